@@ -1,0 +1,182 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// CognitoAPI is the part of the Cognito client the migration calls. The
+// signatures are the SDK's, so *cognitoidentityprovider.Client satisfies it.
+type CognitoAPI interface {
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+	AdminSetUserMFAPreference(ctx context.Context, in *cip.AdminSetUserMFAPreferenceInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserMFAPreferenceOutput, error)
+}
+
+// ListUsersAPI is the part of the Cognito client the export calls.
+type ListUsersAPI interface {
+	ListUsers(ctx context.Context, in *cip.ListUsersInput, optFns ...func(*cip.Options)) (*cip.ListUsersOutput, error)
+}
+
+var (
+	_ CognitoAPI   = (*cip.Client)(nil)
+	_ ListUsersAPI = (*cip.Client)(nil)
+)
+
+// Retry defaults. Throttling is retried up to DefaultMaxThrottleAttempts
+// times (with the SDK's throttling backoff, up to DefaultMaxBackoff between
+// attempts, several minutes in all) because the limiter, not the retry
+// budget, is what paces the job; every other retryable error is retried up to
+// DefaultMaxAttempts times.
+const (
+	DefaultMaxAttempts         = 8
+	DefaultMaxThrottleAttempts = 30
+	DefaultMaxBackoff          = 20 * time.Second
+)
+
+// RetryOptions configure NewRetryer. Zero fields take the defaults.
+type RetryOptions struct {
+	MaxAttempts         int           // attempts for 5xx, resets, timeouts
+	MaxThrottleAttempts int           // attempts for throttling answers
+	MaxBackoff          time.Duration // longest wait between attempts
+}
+
+// NewRetryer returns the job's retry policy: the SDK's standard retryer with
+// its client-side retry quota disabled (ratelimit.None: the quota empties
+// under sustained throttling and then fails calls that never reached
+// Cognito), a bare EOF treated as retryable, and separate attempt budgets for
+// throttling and for other errors.
+func NewRetryer(o RetryOptions) aws.RetryerV2 {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxThrottleAttempts <= 0 {
+		o.MaxThrottleAttempts = DefaultMaxThrottleAttempts
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	std := retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = max(o.MaxAttempts, o.MaxThrottleAttempts)
+		so.MaxBackoff = o.MaxBackoff
+		so.RateLimiter = ratelimit.None
+		so.Retryables = append(append([]retry.IsErrorRetryable{}, retry.DefaultRetryables...), eofRetryable{})
+	})
+	return &budgetRetryer{RetryerV2: std, maxAttempts: o.MaxAttempts, maxThrottle: o.MaxThrottleAttempts}
+}
+
+// budgetRetryer gives throttling its own, larger attempt budget. The SDK's
+// retry loop stops when RetryDelay returns an error, which is how the
+// budget for other errors is enforced.
+type budgetRetryer struct {
+	aws.RetryerV2
+	maxAttempts, maxThrottle int
+}
+
+func (r *budgetRetryer) MaxAttempts() int { return r.maxThrottle }
+
+func (r *budgetRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if !isThrottle(err) && attempt >= r.maxAttempts {
+		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
+	}
+	return r.RetryerV2.RetryDelay(attempt, err)
+}
+
+// isThrottle reports whether err carries a throttling code.
+func isThrottle(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && throttleCodes[ae.ErrorCode()]
+}
+
+// NewClient returns a Cognito client built from cfg (the SDK's standard
+// configuration chain) with the job's retry policy. optFns are applied last.
+func NewClient(cfg aws.Config, ro RetryOptions, optFns ...func(*cip.Options)) *cip.Client {
+	opts := append([]func(*cip.Options){func(o *cip.Options) { o.Retryer = NewRetryer(ro) }}, optFns...)
+	return cip.NewFromConfig(cfg, opts...)
+}
+
+// pacer is an SDK middleware that runs inside the retry loop, once per
+// attempt: it waits for the category's limiter, times the attempt, counts
+// it, and reports throttling to the limiter.
+type pacer struct {
+	lim   *Limiter
+	stats *opCounters
+}
+
+func (p *pacer) ID() string { return "cognito-mfa-migrate/Pacer" }
+
+func (p *pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	middleware.FinalizeOutput, middleware.Metadata, error,
+) {
+	waitStart := time.Now()
+	err := p.lim.Wait(ctx)
+	start := time.Now()
+	p.stats.waitNs.Add(int64(start.Sub(waitStart)))
+	if err != nil {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+	}
+	out, md, err := next.HandleFinalize(ctx, in)
+	throttled := err != nil && isThrottle(err)
+	p.stats.observe(time.Since(start), throttled, err != nil)
+	if throttled {
+		p.lim.Throttled(start)
+	}
+	return out, md, err
+}
+
+// option returns the per-call option that adds the pacer after the SDK's
+// retry middleware, so that every attempt is paced.
+func (p *pacer) option() func(*cip.Options) {
+	add := func(stack *middleware.Stack) error {
+		return stack.Finalize.Insert(p, "Retry", middleware.After)
+	}
+	return func(o *cip.Options) { o.APIOptions = append(o.APIOptions, add) }
+}
+
+// Limited decorates a Cognito client with rate limiting and call counting:
+// AdminGetUser is paced by Read, AdminSetUserMFAPreference by Write and
+// ListUsers by List. Workers call it like the client and know nothing of
+// rates. Pacing happens per attempt through an SDK middleware, so it takes
+// effect with a real SDK client; with a stub the calls are only counted.
+type Limited struct {
+	next                CognitoAPI
+	list                ListUsersAPI
+	read, write, lister *pacer
+	stats               *Stats
+}
+
+// NewLimited wraps c. list may be nil when ListUsers is not needed.
+// Limiters may be shared between clients; stats receives every count.
+func NewLimited(c CognitoAPI, list ListUsersAPI, read, write, lister *Limiter, stats *Stats) *Limited {
+	return &Limited{
+		next: c, list: list, stats: stats,
+		read:   &pacer{lim: read, stats: &stats.ops[OpAdminGetUser]},
+		write:  &pacer{lim: write, stats: &stats.ops[OpAdminSetUserMFAPreference]},
+		lister: &pacer{lim: lister, stats: &stats.ops[OpListUsers]},
+	}
+}
+
+// AdminGetUser calls AdminGetUser, paced by the read limiter.
+func (l *Limited) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
+	l.stats.ops[OpAdminGetUser].calls.Add(1)
+	return l.next.AdminGetUser(ctx, in, append(optFns, l.read.option())...)
+}
+
+// AdminSetUserMFAPreference calls AdminSetUserMFAPreference, paced by the write limiter.
+func (l *Limited) AdminSetUserMFAPreference(ctx context.Context, in *cip.AdminSetUserMFAPreferenceInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserMFAPreferenceOutput, error) {
+	l.stats.ops[OpAdminSetUserMFAPreference].calls.Add(1)
+	return l.next.AdminSetUserMFAPreference(ctx, in, append(optFns, l.write.option())...)
+}
+
+// ListUsers calls ListUsers, paced by the list limiter.
+func (l *Limited) ListUsers(ctx context.Context, in *cip.ListUsersInput, optFns ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
+	l.stats.ops[OpListUsers].calls.Add(1)
+	return l.list.ListUsers(ctx, in, append(optFns, l.lister.option())...)
+}

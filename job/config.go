@@ -1,0 +1,245 @@
+package job
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Defaults. Cognito's quotas are per account and Region and shared with
+// production sign-in traffic (AdminGetUser: UserRead 120/s; AdminSetUserMFA-
+// Preference: UserResourceUpdate 25/s, not adjustable; ListUsers: UserList
+// 30/s), so the defaults use about a third of each and leave the rest to
+// production.
+const (
+	DefaultReadRPS          = 40.0
+	DefaultWriteRPS         = 10.0
+	DefaultListRPS          = 10.0
+	DefaultWorkers          = 64
+	DefaultMaxFailures      = "5%"
+	DefaultShutdownTimeout  = 20 * time.Second
+	DefaultSaveEvery        = 500
+	DefaultSaveInterval     = 5 * time.Second
+	DefaultLockTTL          = 2 * time.Minute
+	DefaultProgressInterval = 30 * time.Second
+
+	// Cognito's default quotas, used for the "at full quota" estimates.
+	QuotaUserRead           = 120.0
+	QuotaUserResourceUpdate = 25.0
+	QuotaUserList           = 30.0
+
+	// minFailureSample is the number of processed users below which a
+	// percentage threshold is applied to this many users instead, so that the
+	// first failure of a run does not stop it.
+	minFailureSample = 100
+)
+
+// Threshold is a failure limit, either a count ("50") or a percentage of the
+// users processed so far ("5%"). The zero value never trips.
+type Threshold struct {
+	Count   int     // trips when failures exceed Count (if > 0)
+	Percent float64 // trips when failures exceed Percent of max(processed, 100)
+}
+
+// ParseThreshold parses "50" or "5%". "0" and "0%" mean no limit.
+func ParseThreshold(s string) (Threshold, error) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v < 0 || v > 100 || math.IsNaN(v) {
+			return Threshold{}, fmt.Errorf("max-failures %q: want a count like 50 or a percentage like 5%%", s)
+		}
+		return Threshold{Percent: v}, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return Threshold{}, fmt.Errorf("max-failures %q: want a count like 50 or a percentage like 5%%", s)
+	}
+	return Threshold{Count: v}, nil
+}
+
+// UnmarshalText lets flag libraries parse a Threshold.
+func (t *Threshold) UnmarshalText(b []byte) error {
+	v, err := ParseThreshold(string(b))
+	if err == nil {
+		*t = v
+	}
+	return err
+}
+
+// String formats the threshold as it is parsed.
+func (t Threshold) String() string {
+	switch {
+	case t.Percent > 0:
+		return strconv.FormatFloat(t.Percent, 'f', -1, 64) + "%"
+	case t.Count > 0:
+		return strconv.Itoa(t.Count)
+	default:
+		return "0"
+	}
+}
+
+// Exceeded reports whether failed failures out of processed users trips it.
+func (t Threshold) Exceeded(failed, processed int64) bool {
+	switch {
+	case t.Count > 0:
+		return failed > int64(t.Count)
+	case t.Percent > 0:
+		return float64(failed) > t.Percent/100*float64(max(processed, minFailureSample))
+	default:
+		return false
+	}
+}
+
+// Config is the whole configuration of a run, filled from flags and
+// environment variables by the command. Call Validate before use.
+type Config struct {
+	UserPoolID     string // the pool to migrate
+	Input          string // CSV path or s3://bucket/key
+	Report         string // per-user report (CSV); "" = derived from Input
+	Summary        string // JSON summary; "" = derived from Input
+	Checkpoint     string // checkpoint path or s3://bucket/key; "" = derived from Input
+	DryRun         bool   // plan and report, write nothing to Cognito
+	UsernameColumn string // CSV column holding the username; "" = detect
+	ReadAll        bool   // ignore the export's "no legacy options" and read every user
+	Verify         bool   // read each migrated user again and check SMS_MFA is on
+	NoMask         bool   // show full phone numbers in the report (never in logs)
+	Reset          bool   // discard an existing checkpoint and start over
+
+	ReadRPS, WriteRPS, ListRPS float64 // per-category rates; <= 0 means unlimited
+	Workers                    int     // upper bound of concurrent users in flight
+	MaxFailures                Threshold
+	Retry                      RetryOptions
+
+	MaxDuration     time.Duration // end the slice after this long (0 = no limit)
+	MaxUsers        int           // end the slice after this many users (0 = no limit)
+	ShutdownTimeout time.Duration // time in-flight calls get to finish when stopping
+	SaveEvery       int           // save the checkpoint after this many outcomes...
+	SaveInterval    time.Duration // ...or after this long, whichever comes first
+	LockTTL         time.Duration // lifetime of the checkpoint lock; renewed at a third of it
+
+	ProgressInterval time.Duration // how often progress is reported
+	TempDir          string        // scratch space for the input scan; "" = os.TempDir()
+}
+
+// DefaultConfig returns a Config holding every default.
+func DefaultConfig() Config {
+	mf, _ := ParseThreshold(DefaultMaxFailures)
+	return Config{
+		ReadRPS: DefaultReadRPS, WriteRPS: DefaultWriteRPS, ListRPS: DefaultListRPS,
+		Workers: DefaultWorkers, MaxFailures: mf,
+		ShutdownTimeout: DefaultShutdownTimeout, SaveEvery: DefaultSaveEvery, SaveInterval: DefaultSaveInterval,
+		LockTTL: DefaultLockTTL, ProgressInterval: DefaultProgressInterval,
+	}
+}
+
+var poolIDPattern = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
+
+// ValidatePoolID checks a user pool ID against Cognito's rules (1–55
+// characters, pattern [\w-]+_[0-9a-zA-Z]+, such as us-east-1_AbC123).
+func ValidatePoolID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: --user-pool-id is required (for example us-east-1_AbC123)", ErrUsage)
+	}
+	if n := utf8.RuneCountInString(id); n > 55 || !poolIDPattern.MatchString(id) {
+		return fmt.Errorf("%w: --user-pool-id %q is not a user pool ID: want <region>_<id> such as us-east-1_AbC123, at most 55 characters", ErrUsage, id)
+	}
+	return nil
+}
+
+// Validate checks the configuration before any call is made. Errors wrap ErrUsage.
+func (c *Config) Validate() error {
+	if err := ValidatePoolID(c.UserPoolID); err != nil {
+		return err
+	}
+	if c.Input == "" {
+		return fmt.Errorf("%w: --input is required: the CSV of users to migrate (see 'export')", ErrUsage)
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"--read-rps", c.ReadRPS}, {"--write-rps", c.WriteRPS}, {"--list-rps", c.ListRPS}} {
+		if math.IsNaN(r.v) || r.v < 0 {
+			return fmt.Errorf("%w: %s must be a positive number of requests per second (0 = unlimited)", ErrUsage, r.name)
+		}
+	}
+	switch {
+	case c.Workers < 1:
+		return fmt.Errorf("%w: --workers must be at least 1", ErrUsage)
+	case c.MaxDuration < 0:
+		return fmt.Errorf("%w: --max-duration must not be negative", ErrUsage)
+	case c.MaxUsers < 0:
+		return fmt.Errorf("%w: --max-users must not be negative", ErrUsage)
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("%w: --shutdown-timeout must be positive", ErrUsage)
+	case c.SaveEvery < 1:
+		return fmt.Errorf("%w: --save-every must be at least 1", ErrUsage)
+	case c.SaveInterval <= 0:
+		return fmt.Errorf("%w: --save-interval must be positive", ErrUsage)
+	case c.LockTTL < 3*time.Second:
+		return fmt.Errorf("%w: --lock-ttl must be at least 3s", ErrUsage)
+	case c.ProgressInterval <= 0:
+		return fmt.Errorf("%w: --progress-interval must be positive", ErrUsage)
+	}
+	return nil
+}
+
+// Mode is "dry-run" or "apply".
+func (c *Config) Mode() string {
+	if c.DryRun {
+		return "dry-run"
+	}
+	return "apply"
+}
+
+// derived returns a location next to the input: users.csv → users.<suffix>.
+func (c *Config) derived(suffix string) string {
+	base := c.Input
+	if i := strings.LastIndexByte(base, '.'); i > strings.LastIndexByte(base, '/') {
+		base = base[:i]
+	}
+	if c.DryRun {
+		base += ".dry-run"
+	}
+	return base + "." + suffix
+}
+
+// CheckpointLocation returns the checkpoint location: --checkpoint, or
+// <input>.checkpoint (<input>.dry-run.checkpoint for a dry run, so a dry run
+// and a real run never share one).
+func (c *Config) CheckpointLocation() string {
+	if c.Checkpoint != "" {
+		return c.Checkpoint
+	}
+	return c.derived("checkpoint")
+}
+
+// ReportLocation returns --report or <input>.report.csv (<input>.dry-run.report.csv).
+func (c *Config) ReportLocation() string {
+	if c.Report != "" {
+		return c.Report
+	}
+	return c.derived("report.csv")
+}
+
+// SummaryLocation returns --summary or <input>.summary.json (<input>.dry-run.summary.json).
+func (c *Config) SummaryLocation() string {
+	if c.Summary != "" {
+		return c.Summary
+	}
+	return c.derived("summary.json")
+}
+
+// identityFlags are the settings that change decisions; resuming with any of
+// them changed is refused.
+func (c *Config) identityFlags() map[string]string {
+	return map[string]string{
+		"username-column": c.UsernameColumn,
+		"read-all":        strconv.FormatBool(c.ReadAll),
+		"verify":          strconv.FormatBool(c.Verify),
+	}
+}

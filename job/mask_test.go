@@ -1,0 +1,75 @@
+package job
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMaskPhone(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"+14155550100", "+1******0100"},
+		{"+447700900123", "+4******0123"},
+		{"+1 (415) 555-0199", "+1******0199"},
+		{"12345", "******"},
+		{"+123456", "+1******3456"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := MaskPhone(tt.in); got != tt.want {
+				t.Errorf("MaskPhone(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMaskPhones(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"no digits here", "no digits here"},
+		{"user +14155550100 has no mfa", "user +1******0100 has no mfa"},
+		{"phones +1 415 555 0100, +447700900123.", "phones +1******0100, +4******0123."},
+		{"line 12 of 300 rows; 2026-11-26", "line 12 of 300 rows; 2026-11-26"},
+		{"bare 14155550100 digits", "bare +1******0100 digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := MaskPhones(tt.in)
+			if got != tt.want {
+				t.Errorf("MaskPhones(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if strings.Contains(got, "5550100") {
+				t.Errorf("MaskPhones(%q) leaks the number: %q", tt.in, got)
+			}
+		})
+	}
+}
+
+func TestRowWordRoundTrip(t *testing.T) {
+	states := []UserState{
+		{Found: true, Enabled: true, LegacySMS: true, Phone: "+14155550100"},
+		{Found: true, LegacySMS: true, LegacyOther: true, Phone: "+447700900123", TOTP: true, Email: true, OtherFactor: true, Preferred: MFATOTP},
+		{Found: true, SMS: true, Preferred: MFASMS, Phone: "+99999999999"},
+		{Found: true, Preferred: MFAEmail, Email: true},
+		{Found: true, Preferred: "WEB_AUTHN"},
+	}
+	for _, o := range Outcomes() {
+		for _, s := range states {
+			w := encodeRow(o, &s)
+			gotO, gotS, read := decodeRow(w)
+			want := s
+			want.Phone = MaskPhone(s.Phone)
+			if want.Preferred == "WEB_AUTHN" {
+				want.Preferred = "OTHER"
+			}
+			if gotO != o || !read || gotS != want {
+				t.Errorf("decodeRow(encodeRow(%v, %+v)) = %v, %+v, %v; want %v, %+v, true", o, s, gotO, gotS, read, o, want)
+			}
+		}
+		if gotO, _, read := decodeRow(encodeRow(o, nil)); gotO != o || read {
+			t.Errorf("decodeRow(encodeRow(%v, nil)) = %v, read %v; want %v, false", o, gotO, read, o)
+		}
+	}
+	if _, s, read := decodeRow(encodeRow(OutcomeNotFound, &UserState{})); !read || s.Found {
+		t.Errorf("not-found row decodes as %+v, read %v; want read, not found", s, read)
+	}
+}

@@ -1,0 +1,140 @@
+package job
+
+// A row word is the uint32 the checkpoint keeps for every input row. It holds
+// the row's outcome and enough of the user's state before the change to
+// rebuild the report line without calling Cognito again:
+//
+//	bits  0-3   outcome
+//	bits  4-11  flags: legacy SMS, legacy other, phone present, SMS_MFA,
+//	            SOFTWARE_TOKEN_MFA, EMAIL_OTP, other factor, user enabled
+//	bits 12-14  preferred: 0 none, 1 SMS, 2 TOTP, 3 email, 4 other, 7 state not read
+//	bits 15-31  masked phone: 0 none, else 1 + first digit×10000 + last four digits
+//
+// The call that was made is not stored: it is Plan(state).Call, a pure
+// function of the stored state.
+const (
+	rowOutcomeMask = 0xF
+	rowFlagShift   = 4
+	rowPrefShift   = 12
+	rowPhoneShift  = 15
+
+	prefNone    = 0
+	prefSMS     = 1
+	prefTOTP    = 2
+	prefEmail   = 3
+	prefOther   = 4
+	prefUnknown = 7 // the state was not read
+)
+
+const (
+	flagLegacySMS = 1 << iota
+	flagLegacyOther
+	flagPhone
+	flagSMS
+	flagTOTP
+	flagEmail
+	flagOther
+	flagEnabled
+)
+
+// encodeRow packs an outcome and, when the user was read, its state.
+func encodeRow(o Outcome, s *UserState) uint32 {
+	w := uint32(o) & rowOutcomeMask
+	if s == nil || !s.Found {
+		pref := uint32(prefUnknown)
+		if s != nil {
+			pref = prefNone // read, not found
+		}
+		return w | pref<<rowPrefShift
+	}
+	var f uint32
+	set := func(b bool, bit uint32) {
+		if b {
+			f |= bit
+		}
+	}
+	set(s.LegacySMS, flagLegacySMS)
+	set(s.LegacyOther, flagLegacyOther)
+	set(s.Phone != "", flagPhone)
+	set(s.SMS, flagSMS)
+	set(s.TOTP, flagTOTP)
+	set(s.Email, flagEmail)
+	set(s.OtherFactor, flagOther)
+	set(s.Enabled, flagEnabled)
+	var pref uint32
+	switch s.Preferred {
+	case "":
+		pref = prefNone
+	case MFASMS:
+		pref = prefSMS
+	case MFATOTP:
+		pref = prefTOTP
+	case MFAEmail:
+		pref = prefEmail
+	default:
+		pref = prefOther
+	}
+	var phone uint32
+	if first, last4, ok := phoneParts(s.Phone); ok {
+		phone = 1 + uint32(first)*10000 + uint32(last4)
+	}
+	return w | f<<rowFlagShift | pref<<rowPrefShift | phone<<rowPhoneShift
+}
+
+// rowOutcome returns the outcome of a row word.
+func rowOutcome(w uint32) Outcome { return Outcome(w & rowOutcomeMask) }
+
+// decodeRow unpacks a row word. read is false when the user's state was never
+// read (pending, invalid, duplicate, or skipped thanks to the export). The
+// returned state's Phone is already masked; a phone too short to mask is
+// reported as "******".
+func decodeRow(w uint32) (o Outcome, s UserState, read bool) {
+	o = rowOutcome(w)
+	pref := (w >> rowPrefShift) & 0x7
+	if pref == prefUnknown {
+		return o, UserState{}, false
+	}
+	f := (w >> rowFlagShift) & 0xFF
+	if f == 0 && pref == prefNone && w>>rowPhoneShift == 0 && o == OutcomeNotFound {
+		return o, UserState{}, true
+	}
+	s = UserState{
+		Found:       true,
+		LegacySMS:   f&flagLegacySMS != 0,
+		LegacyOther: f&flagLegacyOther != 0,
+		SMS:         f&flagSMS != 0,
+		TOTP:        f&flagTOTP != 0,
+		Email:       f&flagEmail != 0,
+		OtherFactor: f&flagOther != 0,
+		Enabled:     f&flagEnabled != 0,
+	}
+	switch pref {
+	case prefSMS:
+		s.Preferred = MFASMS
+	case prefTOTP:
+		s.Preferred = MFATOTP
+	case prefEmail:
+		s.Preferred = MFAEmail
+	case prefOther:
+		s.Preferred = "OTHER"
+	}
+	if code := w >> rowPhoneShift; code != 0 {
+		code--
+		s.Phone = MaskPhone(phoneFromParts(int(code/10000), int(code%10000)))
+	} else if f&flagPhone != 0 {
+		s.Phone = "******"
+	}
+	return o, s, true
+}
+
+// phoneFromParts builds a stand-in number with the given first and last digits
+// so that MaskPhone renders it; the middle digits are never stored.
+func phoneFromParts(first, last4 int) string {
+	b := []byte("+0000000000")
+	b[1] = byte('0' + first)
+	for i := 0; i < 4; i++ {
+		b[len(b)-1-i] = byte('0' + last4%10)
+		last4 /= 10
+	}
+	return string(b)
+}

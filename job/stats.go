@@ -1,0 +1,128 @@
+package job
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// Op identifies a Cognito operation the job calls.
+type Op int
+
+// The operations the job calls. Their String forms are the API names.
+const (
+	OpAdminGetUser Op = iota
+	OpAdminSetUserMFAPreference
+	OpListUsers
+	numOps
+)
+
+var opNames = [numOps]string{"AdminGetUser", "AdminSetUserMFAPreference", "ListUsers"}
+
+// String returns the API name of the operation.
+func (o Op) String() string { return opNames[o] }
+
+// latency histogram: bucket i holds durations in [b^i, b^(i+1)) microseconds,
+// with b = 2^(1/4) (four buckets per doubling, so a percentile is within ~19%).
+const (
+	histBuckets = 120 // up to ~10^9 µs
+	histBase    = 1.189207115002721
+)
+
+// opCounters are the live counters of one operation. Safe for concurrent use.
+type opCounters struct {
+	calls     atomic.Int64 // logical calls made by workers
+	attempts  atomic.Int64 // requests sent, retries included
+	throttled atomic.Int64 // attempts answered with a throttling code
+	failed    atomic.Int64 // attempts that ended in any other error
+	latencyNs atomic.Int64 // sum of attempt latencies
+	waitNs    atomic.Int64 // time spent waiting for the limiter
+	hist      [histBuckets]atomic.Int64
+}
+
+func (c *opCounters) observe(d time.Duration, throttled, failed bool) {
+	c.attempts.Add(1)
+	if throttled {
+		c.throttled.Add(1)
+	} else if failed {
+		c.failed.Add(1)
+	}
+	c.latencyNs.Add(int64(d))
+	us := float64(d.Microseconds())
+	i := 0
+	if us >= 1 {
+		i = min(int(math.Log(us)/math.Log(histBase)), histBuckets-1)
+	}
+	c.hist[i].Add(1)
+}
+
+// Stats holds the call counters of a run. The zero value is ready to use and
+// safe for concurrent use.
+type Stats struct {
+	ops [numOps]opCounters
+}
+
+// OpStats is a snapshot of one operation's counters.
+type OpStats struct {
+	Calls     int64   `json:"calls"`
+	Attempts  int64   `json:"attempts"`
+	Retries   int64   `json:"retries"`
+	Throttled int64   `json:"throttled"`
+	Errors    int64   `json:"errors"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	MeanMs    float64 `json:"mean_ms"`
+
+	hist [histBuckets]int64
+}
+
+// Snapshot returns the counters of op.
+func (s *Stats) Snapshot(op Op) OpStats {
+	c := &s.ops[op]
+	o := OpStats{Calls: c.calls.Load(), Attempts: c.attempts.Load(), Throttled: c.throttled.Load(), Errors: c.failed.Load()}
+	o.Retries = max(o.Attempts-o.Calls, 0)
+	for i := range o.hist {
+		o.hist[i] = c.hist[i].Load()
+	}
+	if o.Attempts > 0 {
+		o.MeanMs = float64(c.latencyNs.Load()) / float64(o.Attempts) / 1e6
+	}
+	o.P50Ms, o.P99Ms = o.percentile(0.50), o.percentile(0.99)
+	return o
+}
+
+// Sub returns the counters accumulated since prev, for per-interval metrics.
+func (o OpStats) Sub(prev OpStats) OpStats {
+	d := OpStats{
+		Calls: o.Calls - prev.Calls, Attempts: o.Attempts - prev.Attempts, Retries: o.Retries - prev.Retries,
+		Throttled: o.Throttled - prev.Throttled, Errors: o.Errors - prev.Errors,
+	}
+	for i := range d.hist {
+		d.hist[i] = o.hist[i] - prev.hist[i]
+	}
+	if d.Attempts > 0 {
+		d.MeanMs = (o.MeanMs*float64(o.Attempts) - prev.MeanMs*float64(prev.Attempts)) / float64(d.Attempts)
+	}
+	d.P50Ms, d.P99Ms = d.percentile(0.50), d.percentile(0.99)
+	return d
+}
+
+// percentile returns the upper bound of the bucket holding quantile q, in ms.
+func (o OpStats) percentile(q float64) float64 {
+	var n int64
+	for _, v := range o.hist {
+		n += v
+	}
+	if n == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(n)))
+	var seen int64
+	for i, v := range o.hist {
+		seen += v
+		if seen >= rank {
+			return math.Round(math.Pow(histBase, float64(i+1))/10) / 100 // µs → ms, 2 decimals
+		}
+	}
+	return 0
+}
