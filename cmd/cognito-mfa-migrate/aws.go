@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+)
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
+// poolRegion returns the Region a pool ID starts with ("us-east-1_AbC" →
+// "us-east-1"), or "".
+func poolRegion(poolID string) string {
+	if r, _, ok := strings.Cut(poolID, "_"); ok && regionPattern.MatchString(r) {
+		return r
+	}
+	return ""
+}
+
+// awsClients are the AWS clients a command needs.
+type awsClients struct {
+	cfg     aws.Config
+	cognito *cip.Client
+	s3      *s3.Client // nil unless a location is s3://
+}
+
+// loadAWS loads the AWS configuration from the standard chain and builds the
+// Cognito client (and an S3 client when a location needs one). The Cognito
+// Region is --region, else the pool ID's Region, else the chain's.
+func loadAWS(ctx context.Context, f awsFlags, poolID string, retry job.RetryOptions, locations ...string) (*awsClients, error) {
+	var opts []func(*config.LoadOptions) error
+	if f.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(f.Profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	region := f.Region
+	if region == "" {
+		region = poolRegion(poolID)
+	}
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		return nil, fmt.Errorf("%w: no AWS Region: pass --region or set AWS_REGION", job.ErrUsage)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, &job.FatalError{Op: "load AWS credentials", Code: "NoCredentials", Err: err}
+	}
+	c := &awsClients{cfg: cfg}
+	c.cognito = job.NewClient(cfg, retry, func(o *cip.Options) {
+		o.Region = region
+		if f.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(f.EndpointURL)
+		}
+	})
+	for _, loc := range locations {
+		if _, _, isS3, _ := checkpoint.ParseLocation(loc); isS3 {
+			c.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+				if o.Region == "" {
+					o.Region = region
+				}
+				if f.S3Endpoint != "" {
+					o.BaseEndpoint = aws.String(f.S3Endpoint)
+					o.UsePathStyle = true
+				}
+			})
+			break
+		}
+	}
+	return c, nil
+}
+
+// files returns file access for the command's locations.
+func (c *awsClients) files() job.Files {
+	if c.s3 == nil {
+		return job.Files{}
+	}
+	return job.Files{S3: c.s3}
+}
+
+// openStore opens the checkpoint store at loc.
+func openStore(loc string, s3c *s3.Client) (checkpoint.Store, error) {
+	bucket, key, isS3, err := checkpoint.ParseLocation(loc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --checkpoint: %w", job.ErrUsage, err)
+	}
+	if isS3 {
+		if s3c == nil {
+			return nil, fmt.Errorf("%w: --checkpoint %s needs an S3 client", job.ErrUsage, loc)
+		}
+		return checkpoint.NewS3(s3c, bucket, key), nil
+	}
+	return checkpoint.NewFile(loc), nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+)
+
+// runFlags are the flags of the run command.
+type runCmd struct {
+	UserPoolID     string        `name:"user-pool-id" required:"" help:"The user pool to migrate, such as us-east-1_AbC123." placeholder:"ID"`
+	Input          string        `required:"" help:"CSV of users: a 'username' column, this tool's export, or a Cognito user-import CSV. A path or s3://bucket/key." placeholder:"CSV"`
+	DryRun         bool          `help:"Plan every user and write the report, but make no change in Cognito (zero write calls)."`
+	Checkpoint     string        `help:"Checkpoint: a path or s3://bucket/key (default: next to the input, <input>.checkpoint or <input>.dry-run.checkpoint)." placeholder:"LOCATION"`
+	Report         string        `help:"Per-user report CSV, a path or s3:// (default <input>.report.csv, <input>.dry-run.report.csv)." placeholder:"LOCATION"`
+	Summary        string        `help:"JSON summary, a path or s3:// (default <input>.summary.json, <input>.dry-run.summary.json)." placeholder:"LOCATION"`
+	Reset          bool          `help:"Discard an existing checkpoint and start over (needed after changing the input, pool or mode)."`
+	ReadRPS        float64       `name:"read-rps" default:"${read_rps}" help:"AdminGetUser calls per second; Cognito's UserRead quota is ${quota_read}/s per account and Region, shared with production (0 = unlimited)."`
+	WriteRPS       float64       `name:"write-rps" default:"${write_rps}" help:"AdminSetUserMFAPreference calls per second; Cognito's UserResourceUpdate quota is ${quota_write}/s, not adjustable, shared with production (0 = unlimited)."`
+	Workers        int           `default:"${workers}" help:"Most users in flight at once; the job sizes itself below this from the rates and the observed latency."`
+	MaxFailures    job.Threshold `default:"${max_failures}" help:"Stop when more users than this have failed: a count (50) or a percentage of the users processed (5%); 0 = never."`
+	MaxAttempts    int           `default:"${max_attempts}" help:"Attempts per call for 5xx answers, resets and timeouts (throttling is retried longer: the rate limiter paces it)."`
+	MaxDuration    time.Duration `help:"End this run after this long (a time-boxed slice), saving the checkpoint; exit 4 until the job is done." placeholder:"DURATION"`
+	MaxUsers       int           `help:"End this run after this many rows; exit 4 until the job is done." placeholder:"N"`
+	Verify         bool          `help:"Read each migrated user again and check that SMS_MFA is on (one more AdminGetUser per migrated user)."`
+	ReadAll        bool          `help:"Read every user, even those the export shows without legacy MFA options."`
+	UsernameColumn string        `help:"CSV column holding the username (default: username, or cognito:username in a Cognito import CSV)." placeholder:"NAME"`
+	NoMask         bool          `help:"Show full phone numbers in the report (never in logs)."`
+
+	ShutdownTimeout  time.Duration `default:"${shutdown_timeout}" help:"On SIGTERM/SIGINT or a slice's end, how long calls in flight get to finish before the checkpoint is saved (keep it under ECS's stopTimeout)."`
+	SaveEvery        int           `default:"${save_every}" help:"Save the checkpoint after this many rows or after --save-interval, whichever comes first."`
+	SaveInterval     time.Duration `default:"${save_interval}" help:"Save the checkpoint at least this often while rows are recorded. A crash redoes at most the rows since the last save."`
+	LockTTL          time.Duration `name:"lock-ttl" default:"${lock_ttl}" help:"Lifetime of the checkpoint lock, renewed while running; a crashed runner's S3 lock can be taken over after it."`
+	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
+	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
+}
+
+func (c *runCmd) config() job.Config {
+	cfg := job.DefaultConfig()
+	cfg.UserPoolID, cfg.Input, cfg.DryRun = c.UserPoolID, c.Input, c.DryRun
+	cfg.Checkpoint, cfg.Report, cfg.Summary, cfg.Reset = c.Checkpoint, c.Report, c.Summary, c.Reset
+	cfg.ReadRPS, cfg.WriteRPS, cfg.Workers, cfg.MaxFailures = c.ReadRPS, c.WriteRPS, c.Workers, c.MaxFailures
+	cfg.Retry.MaxAttempts = c.MaxAttempts
+	cfg.MaxDuration, cfg.MaxUsers = c.MaxDuration, c.MaxUsers
+	cfg.Verify, cfg.ReadAll, cfg.UsernameColumn, cfg.NoMask = c.Verify, c.ReadAll, c.UsernameColumn, c.NoMask
+	cfg.ShutdownTimeout, cfg.SaveEvery, cfg.SaveInterval, cfg.LockTTL = c.ShutdownTimeout, c.SaveEvery, c.SaveInterval, c.LockTTL
+	cfg.ProgressInterval = snapshotInterval
+	return cfg
+}
+
+func (c *runCmd) Run(a *app) error {
+	cfg := c.config()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(a.stderr, a.cli.Logging.LogFormat, a.cli.Logging.LogLevel)
+	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cfg.Retry,
+		cfg.CheckpointLocation(), cfg.Input, cfg.ReportLocation(), cfg.SummaryLocation())
+	if err != nil {
+		return err
+	}
+	store, err := openStore(cfg.CheckpointLocation(), clients.s3)
+	if err != nil {
+		return err
+	}
+	label := "migrating"
+	if cfg.DryRun {
+		label = "dry run"
+	}
+	prog := newProgressSink(c.Progress, a.stderr, log, c.ProgressInterval, label)
+	host, _ := os.Hostname()
+	sum, err := job.Run(a.ctx, cfg, job.Deps{
+		Cognito: clients.cognito, Store: store, Files: clients.files(), Logger: log,
+		OnProgress: prog.update, Host: host, Version: version,
+	})
+	if sum != nil {
+		_ = sum.WriteText(a.stderr)
+	}
+	return err
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+)
+
+// snapshotInterval is how often the job reports progress to the command;
+// the log line and the metrics throttle themselves to their own intervals.
+const snapshotInterval = 500 * time.Millisecond
+
+// progressSink shows a run's progress: a bar on a terminal, a log line every
+// interval otherwise. It is called from one goroutine.
+type progressSink struct {
+	out   io.Writer
+	bar   *progressbar.ProgressBar
+	log   *slog.Logger
+	every time.Duration
+	last  time.Time
+	extra []func(job.Progress) // further consumers, such as metrics
+}
+
+// progressMode resolves "auto" to "bar" on a terminal and "log" otherwise.
+func progressMode(mode string, stderr io.Writer) string {
+	if mode != "auto" {
+		return mode
+	}
+	if isTerminal(stderr) {
+		return "bar"
+	}
+	return "log"
+}
+
+func newProgressSink(mode string, stderr io.Writer, log *slog.Logger, every time.Duration, label string) *progressSink {
+	p := &progressSink{out: stderr, log: log, every: every, last: time.Now()}
+	switch progressMode(mode, stderr) {
+	case "bar":
+		p.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription(label),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+		)
+	case "none":
+		p.log = nil
+	}
+	return p
+}
+
+// update takes one snapshot.
+func (p *progressSink) update(pr job.Progress) {
+	for _, f := range p.extra {
+		f(pr)
+	}
+	if p.bar != nil {
+		if p.bar.GetMax64() != pr.Rows {
+			p.bar.ChangeMax64(pr.Rows)
+		}
+		p.bar.Describe(fmt.Sprintf("read %.0f/s write %.0f/s", pr.Read.Achieved, pr.Write.Achieved))
+		_ = p.bar.Set64(pr.Done)
+		if pr.Final {
+			_ = p.bar.Finish()
+			fmt.Fprintln(p.out)
+		}
+		return
+	}
+	if p.log == nil || (!pr.Final && time.Since(p.last) < p.every) {
+		return
+	}
+	p.last = time.Now()
+	pct := 0.0
+	if pr.Rows > 0 {
+		pct = 100 * float64(pr.Done) / float64(pr.Rows)
+	}
+	p.log.Info("progress",
+		"done", pr.Done, "rows", pr.Rows, "percent", roundTo(pct, 1), "this_run", pr.ThisRun,
+		"read_rps", pr.Read.Achieved, "write_rps", pr.Write.Achieved,
+		"read_limit_rps", pr.Read.Current, "write_limit_rps", pr.Write.Current,
+		"throttles", pr.Read.Throttles+pr.Write.Throttles, "eta", pr.ETA.Round(time.Second).String(),
+		"outcomes", pr.Outcomes)
+}
+
+func roundTo(v float64, decimals int) float64 {
+	p := 1.0
+	for range decimals {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
