@@ -106,6 +106,9 @@ type Run struct {
 	Reason string `json:"reason,omitempty"`
 	// Processed is the number of rows the run settled.
 	Processed int64 `json:"processed,omitempty"`
+	// Figures holds the run's measured figures, such as achieved request
+	// rates and throttles, by name; the job defines the names.
+	Figures map[string]float64 `json:"figures,omitempty"`
 }
 
 // State is the content of a checkpoint. The package owns its encoding; the

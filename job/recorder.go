@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -150,6 +151,7 @@ func (r *runner) save(ctx context.Context) error {
 	st.Stats = r.cumulativeStats()
 	if n := len(st.Runs); n > 0 {
 		st.Runs[n-1].Processed = r.thisRun
+		st.Runs[n-1].Figures = r.figures()
 	}
 	data, err := st.Encode()
 	if err != nil {
@@ -178,17 +180,28 @@ func countsMap(counts []int64) map[string]int64 {
 	return m
 }
 
+// figures are this run's rates and throttles, kept in its history entry so
+// that status can show them.
+func (r *runner) figures() map[string]float64 {
+	m := map[string]float64{}
+	for _, c := range []struct {
+		name string
+		rs   RateSummary
+	}{{"read", r.rateSummary(r.read, OpAdminGetUser)}, {"write", r.rateSummary(r.write, OpAdminSetUserMFAPreference)}} {
+		m[c.name+"_rps_achieved"] = c.rs.Achieved
+		m[c.name+"_rps_configured"] = c.rs.Configured
+		m[c.name+"_rps_current"] = c.rs.Current
+		m[c.name+"_throttles"] = float64(c.rs.Throttles)
+		m[c.name+"_rate_cuts"] = float64(c.rs.Cuts)
+	}
+	return m
+}
+
 // cumulativeStats adds this run's call counters to those of earlier runs.
 func (r *runner) cumulativeStats() map[string]int64 {
-	if r.prior == nil {
-		r.prior = map[string]int64{}
-		for k, v := range r.state.Stats {
-			r.prior[k] = v
-		}
-	}
-	m := map[string]int64{}
-	for k, v := range r.prior {
-		m[k] = v
+	m := maps.Clone(r.prior)
+	if m == nil {
+		m = map[string]int64{}
 	}
 	for op := range numOps {
 		s := r.stats.Snapshot(op)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"sync"
@@ -159,6 +160,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	if err := r.loadState(ctx); err != nil {
 		return nil, err
 	}
+	r.prior = maps.Clone(r.state.Stats)
 	if r.remaining() == 0 {
 		r.log.Info("nothing left to do: every row of this checkpoint is done", "checkpoint", r.d.Store.String())
 		sum := r.summary(StopNothingLeft, nil)
@@ -241,8 +243,8 @@ func (r *runner) loadState(ctx context.Context) error {
 	if decErr != nil {
 		return fmt.Errorf("checkpoint %s is unusable and was left untouched: %w\n  fix: restore it, or run with --reset to start over (this forgets what it recorded; the migration is safe to repeat)", r.d.Store, decErr)
 	}
-	if diffs := st.Identity.Diff(r.identity()); len(diffs) > 0 {
-		return &checkpoint.IdentityMismatchError{Store: r.d.Store.String(), Diffs: diffs}
+	if err := checkpoint.CheckIdentity(r.d.Store.String(), st.Identity, r.identity()); err != nil {
+		return err
 	}
 	if len(st.Rows) != r.scan.Rows {
 		return fmt.Errorf("%w: checkpoint %s has %d rows but the input has %d", checkpoint.ErrCorrupt, r.d.Store, len(st.Rows), r.scan.Rows)

@@ -65,30 +65,65 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry job.RetryOpti
 			o.BaseEndpoint = aws.String(f.EndpointURL)
 		}
 	})
-	for _, loc := range locations {
-		if _, _, isS3, _ := checkpoint.ParseLocation(loc); isS3 {
-			c.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
-				if o.Region == "" {
-					o.Region = region
-				}
-				if f.S3Endpoint != "" {
-					o.BaseEndpoint = aws.String(f.S3Endpoint)
-					o.UsePathStyle = true
-				}
-			})
-			break
-		}
+	if anyS3(locations) {
+		c.s3 = newS3Client(cfg, f, region)
 	}
 	return c, nil
 }
 
-// files returns file access for the command's locations.
-func (c *awsClients) files() job.Files {
-	if c.s3 == nil {
+// anyS3 reports whether one of locs is an s3:// location.
+func anyS3(locs []string) bool {
+	for _, loc := range locs {
+		if _, _, isS3, _ := checkpoint.ParseLocation(loc); isS3 {
+			return true
+		}
+	}
+	return false
+}
+
+func newS3Client(cfg aws.Config, f awsFlags, region string) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if o.Region == "" {
+			o.Region = region
+		}
+		if f.S3Endpoint != "" {
+			o.BaseEndpoint = aws.String(f.S3Endpoint)
+			o.UsePathStyle = true
+		}
+	})
+}
+
+// loadStorage returns an S3 client when one of locs is an s3:// location,
+// and nil (without loading any AWS configuration) otherwise.
+func loadStorage(a *app, locs ...string) (*s3.Client, error) {
+	if !anyS3(locs) {
+		return nil, nil
+	}
+	var opts []func(*config.LoadOptions) error
+	if a.cli.AWS.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(a.cli.AWS.Profile))
+	}
+	cfg, err := config.LoadDefaultConfig(a.ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	region := a.cli.AWS.Region
+	if region == "" {
+		region = cfg.Region
+	}
+	return newS3Client(cfg, a.cli.AWS, region), nil
+}
+
+// filesFor returns file access using c for s3:// locations (c may be nil).
+func filesFor(c *s3.Client) job.Files {
+	if c == nil {
 		return job.Files{}
 	}
-	return job.Files{S3: c.s3}
+	return job.Files{S3: c}
 }
+
+// files returns file access for the command's locations.
+func (c *awsClients) files() job.Files { return filesFor(c.s3) }
 
 // openStore opens the checkpoint store at loc.
 func openStore(loc string, s3c *s3.Client) (checkpoint.Store, error) {

@@ -1,0 +1,5 @@
+package main
+
+type exportCmd struct{}
+
+func (exportCmd) Run(a *app) error { return usageErr("export is not built yet") }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+)
+
+func usageErr(msg string) error { return fmt.Errorf("%w: %s", job.ErrUsage, msg) }
+
+// locFlags locate a checkpoint: --checkpoint, or derived from --input like run does.
+type locFlags struct {
+	Checkpoint string `help:"Checkpoint location, a path or s3://bucket/key (default: derived from --input as run does)." placeholder:"LOCATION"`
+	Input      string `help:"The input CSV the checkpoint was made from, a path or s3://bucket/key." placeholder:"CSV"`
+	DryRun     bool   `help:"With --input: the dry run's checkpoint."`
+}
+
+func (l locFlags) config() job.Config {
+	cfg := job.DefaultConfig()
+	cfg.Input, cfg.Checkpoint, cfg.DryRun = l.Input, l.Checkpoint, l.DryRun
+	return cfg
+}
+
+type statusCmd struct {
+	locFlags
+	JSON     bool    `name:"json" help:"Print the status as JSON."`
+	ReadRPS  float64 `name:"read-rps" default:"${read_rps}" help:"Read rate the ETA assumes."`
+	WriteRPS float64 `name:"write-rps" default:"${write_rps}" help:"Write rate the ETA assumes."`
+}
+
+func (c *statusCmd) Run(a *app) error {
+	cfg := c.config()
+	if cfg.Checkpoint == "" && cfg.Input == "" {
+		return usageErr("status needs --checkpoint, or --input to derive it")
+	}
+	loc := cfg.CheckpointLocation()
+	clients, err := loadStorage(a, loc)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(loc, clients)
+	if err != nil {
+		return err
+	}
+	st, err := job.LoadStatus(a.ctx, store, c.ReadRPS, c.WriteRPS)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return st.WriteJSON(a.stdout)
+	}
+	return st.WriteText(a.stdout)
+}
+
+type reportCmd struct {
+	Input      string `required:"" help:"The input CSV the checkpoint was made from (usernames come from it), a path or s3://bucket/key." placeholder:"CSV"`
+	Checkpoint string `help:"Checkpoint location (default: derived from --input as run does)." placeholder:"LOCATION"`
+	DryRun     bool   `help:"The dry run's checkpoint (when derived from --input)."`
+	Output     string `help:"Where to write the report, a path or s3:// (default: as run names it)." placeholder:"LOCATION"`
+}
+
+func (c *reportCmd) Run(a *app) error {
+	cfg := locFlags{Checkpoint: c.Checkpoint, Input: c.Input, DryRun: c.DryRun}.config()
+	loc := cfg.CheckpointLocation()
+	out := c.Output
+	if out == "" {
+		out = cfg.ReportLocation()
+	}
+	clients, err := loadStorage(a, loc, c.Input, out)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(loc, clients)
+	if err != nil {
+		return err
+	}
+	if err := job.RebuildReport(a.ctx, store, filesFor(clients), c.Input, out, ""); err != nil {
+		return err
+	}
+	_, err = a.stdout.Write([]byte("report written to " + out + "\n"))
+	return err
+}
