@@ -11,6 +11,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/internal/bodyrace"
 )
 
 // CognitoAPI is the part of the Cognito client the migration calls. The
@@ -96,9 +98,15 @@ func isThrottle(err error) bool {
 }
 
 // NewClient returns a Cognito client built from cfg (the SDK's standard
-// configuration chain) with the job's retry policy. optFns are applied last.
+// configuration chain) with the job's retry policy, and with a workaround
+// for an SDK race that closes HTTP connections and cuts off large responses
+// such as ListUsers pages (see package job/internal/bodyrace). optFns are
+// applied last.
 func NewClient(cfg aws.Config, ro RetryOptions, optFns ...func(*cip.Options)) *cip.Client {
-	opts := append([]func(*cip.Options){func(o *cip.Options) { o.Retryer = NewRetryer(ro) }}, optFns...)
+	opts := append([]func(*cip.Options){func(o *cip.Options) {
+		o.Retryer = NewRetryer(ro)
+		o.APIOptions = append(o.APIOptions, bodyrace.Install)
+	}}, optFns...)
 	return cip.NewFromConfig(cfg, opts...)
 }
 

@@ -3,7 +3,9 @@
 // whether and how to re-express a legacy SMS MFA configuration through
 // AdminSetUserMFAPreference, applies the decision through rate-limited
 // workers, and records every row's outcome in a checkpoint from which the
-// per-user report and the JSON summary are built.
+// per-user report and the JSON summary are built. Export writes that CSV
+// cheaply beforehand: it pages through the pool with ListUsers and keeps the
+// users with legacy MFA options.
 //
 // The flow of Run:
 //

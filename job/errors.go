@@ -152,7 +152,7 @@ func (e *FatalError) Error() string {
 	case "NoCredentials":
 		hint = "no AWS credentials were found: set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role"
 	}
-	msg := MaskPhones(e.Err.Error())
+	msg := Scrub(e.Err.Error())
 	if hint == "" {
 		return fmt.Sprintf("%s failed: %s", e.Op, msg)
 	}

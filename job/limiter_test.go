@@ -2,10 +2,15 @@ package job
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 func TestLimiterCutsAndRecovers(t *testing.T) {
@@ -135,5 +140,133 @@ func TestLimiterUnlimitedAndCanceled(t *testing.T) {
 	cancel()
 	if err := slow.Wait(ctx); err == nil {
 		t.Error("Wait(canceled) = nil, want an error")
+	}
+}
+
+// maxInWindow returns the largest number of times in any half-open window
+// [t, t+w); times must be sorted.
+func maxInWindow(times []time.Time, w time.Duration) int {
+	best, i := 0, 0
+	for j := range times {
+		for times[j].Sub(times[i]) >= w {
+			i++
+		}
+		best = max(best, j-i+1)
+	}
+	return best
+}
+
+// TestLimiterGuardSpreadsWakeUps checks the window guard on its own (the
+// token bucket switched off): callers that all become due at once, as after
+// a scheduling stall, go out at the rate, never in a burst.
+func TestLimiterGuardSpreadsWakeUps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rps, callers = 100, 250
+		l := NewLimiter("write", rps, nil)
+		l.lim.SetLimit(rate.Inf)
+		var (
+			mu    sync.Mutex
+			times []time.Time
+			wg    sync.WaitGroup
+		)
+		for range callers {
+			wg.Go(func() {
+				if err := l.Wait(t.Context()); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				times = append(times, time.Now())
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		slices.SortFunc(times, time.Time.Compare)
+		for _, c := range []struct {
+			window time.Duration
+			want   int
+		}{
+			{time.Second + windowMargin, rps},
+			{shortWindow, rps * int(shortWindow) / int(time.Second)},
+		} {
+			if got := maxInWindow(times, c.window); got > c.want {
+				t.Errorf("%d callers due at once: %d calls in a window of %v, want at most %d", callers, got, c.window, c.want)
+			}
+		}
+		// Held to the rate, not slower: 250 calls at 100/s take about 2.5 s.
+		if d := times[len(times)-1].Sub(times[0]); d > 2500*time.Millisecond+3*windowMargin {
+			t.Errorf("%d callers took %v, want about 2.5s", callers, d)
+		}
+	})
+}
+
+// TestLimiterCutDoesNotPause checks that a cut lowers the pace at once
+// without stopping calls while the guard's window still holds calls sent at
+// the old rate, and that the window holds the new rate once it has passed.
+func TestLimiterCutDoesNotPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter("write", 100, nil)
+		ctx := t.Context()
+		for range 200 { // two seconds at 100/s: the window is full
+			if err := l.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l.Throttled(time.Now())
+		cutAt := time.Now()
+		var times []time.Time
+		for time.Since(cutAt) < 3*time.Second {
+			if err := l.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			times = append(times, time.Now())
+		}
+		if gap := times[0].Sub(cutAt); gap > 50*time.Millisecond {
+			t.Errorf("first call after the cut waited %v, want about 1/70 s", gap)
+		}
+		// The rate grows by a step a second after the cut: hold the calls to
+		// the highest rate reached.
+		want := int(math.Floor(l.Rate()))
+		var after []time.Time
+		for _, tm := range times {
+			if tm.Sub(cutAt) >= time.Second+windowMargin {
+				after = append(after, tm)
+			}
+		}
+		if got := maxInWindow(after, time.Second); got > want {
+			t.Errorf("%d calls in one second after the cut, want at most %d", got, want)
+		}
+		if low := int(3 * 100 * DecreaseFactor); len(times) < low {
+			t.Errorf("%d calls in the 3 s after the cut, want at least %d (the cut rate)", len(times), low)
+		}
+	})
+}
+
+// TestLimiterRecoversExactly checks that additive steps that are not exact
+// in floating point bring the rate back to exactly the configured value, not
+// to a hair under it, and that the recovery is reported.
+func TestLimiterRecoversExactly(t *testing.T) {
+	for _, rps := range []float64{40, 7, 25, 123.4} {
+		t.Run(fmt.Sprint(rps), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var recovered int
+				l := NewLimiter("write", rps, func(c LimitChange) {
+					if c.Reason == "recovered" {
+						recovered++
+					}
+				})
+				_ = l.Wait(t.Context())
+				l.Throttled(time.Now())
+				// As soon as the rate reads as configured (to the hundredth,
+				// as summaries show it), it is, and the recovery is reported.
+				for i := 0; i < 100 && round2(l.Rate()) < rps; i++ {
+					time.Sleep(stepEvery)
+					_ = l.Wait(t.Context())
+				}
+				if got := l.Rate(); got != rps || recovered != 1 {
+					t.Errorf("after recovery Rate() = %v with %d recoveries reported, want %v and 1", got, recovered, rps)
+				}
+			})
+		})
 	}
 }

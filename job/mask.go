@@ -56,3 +56,29 @@ func MaskPhones(text string) string {
 	}
 	return phoneLike.ReplaceAllStringFunc(text, MaskPhone)
 }
+
+// secretPatterns match credential material in free text: an Authorization
+// header, a SigV4 credential scope or signature, a security token, a secret
+// key, an access key ID.
+var secretPatterns = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`(?i)\b(authorization)(["']?\s*[:=]\s*["']?)[^"'\r\n]+`), "${1}${2}[REDACTED]"},
+	{regexp.MustCompile(`AWS4-(HMAC-SHA256|ECDSA-P256-SHA256)\s+\S+`), "AWS4-${1} [REDACTED]"},
+	{regexp.MustCompile(`(?i)\b(x-amz-security-token|x-amz-signature|x-amz-credential|signature|credential|aws_session_token|aws_secret_access_key|secret_?access_?key|session_?token|security_?token)(["']?\s*[:=]\s*["']?)[^\s"'&,;]+`), "${1}${2}[REDACTED]"},
+	{regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{12,}\b`), "${1}[REDACTED]"},
+}
+
+// Scrub makes free text safe to print: it masks phone numbers (MaskPhones)
+// and replaces credential material that a message might quote (an
+// Authorization header, a SigV4 signature or credential scope, a session
+// token, a secret key, an access key ID) by [REDACTED]. Logs, error
+// messages and the summary go through it.
+func Scrub(text string) string {
+	text = MaskPhones(text)
+	for _, p := range secretPatterns {
+		text = p.re.ReplaceAllString(text, p.repl)
+	}
+	return text
+}

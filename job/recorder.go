@@ -34,6 +34,11 @@ type Progress struct {
 	Final     bool          // the last snapshot of the run
 	Calls     [numOps]OpStats
 	MaxWorker int64 // users allowed in flight now
+
+	// ThisRunOutcomes counts the rows recorded by this run per outcome, as
+	// the summary's this_run does (a failed row retried and migrated counts
+	// once, as migrated).
+	ThisRunOutcomes map[string]int64
 }
 
 // RateSummary describes one rate-limited category.
@@ -95,8 +100,12 @@ func (r *runner) record(ctx context.Context, results <-chan result) error {
 			counts[old]--
 			counts[res.outcome]++
 			r.state.Rows[res.index] = encodeRow(res.outcome, res.state)
-			if res.note != "" {
-				r.state.Notes[res.index] = MaskPhones(res.note)
+			note := MaskPhones(res.note)
+			if r.cfg.NoMask && res.state != nil {
+				note = joinNote(note, res.state.Phone)
+			}
+			if note != "" {
+				r.state.Notes[res.index] = note
 			} else {
 				delete(r.state.Notes, res.index)
 			}
@@ -110,7 +119,7 @@ func (r *runner) record(ctx context.Context, results <-chan result) error {
 				failures++
 				if r.cfg.MaxFailures.Exceeded(failures, users) {
 					r.stop(StopMaxFailures, fmt.Errorf("%d of %d users failed, more than --max-failures %s allows; last error: %s",
-						failures, users, r.cfg.MaxFailures, MaskPhones(errText(res.err))))
+						failures, users, r.cfg.MaxFailures, Scrub(errText(res.err))))
 				}
 			}
 			pending++
@@ -221,6 +230,7 @@ func (r *runner) progress(counts []int64, final bool) {
 	p := Progress{
 		Elapsed: time.Since(r.started), Rows: int64(len(r.state.Rows)), ThisRun: r.thisRun,
 		Outcomes: countsMap(counts), Final: final, MaxWorker: r.target.Load(),
+		ThisRunOutcomes: countsMap(r.thisRunCounts[:]),
 	}
 	for o, n := range counts[:numOutcomes] {
 		if Outcome(o).Done() {

@@ -36,12 +36,45 @@ type ReportRow struct {
 	Detail          string `csv:"detail"`           // error code, invalid-input reason, duplicate-of
 }
 
-// reportRow builds the report line of one input row from its checkpoint word.
-func reportRow(row input.Row, word uint32, note string) ReportRow {
+// notePhone separates a row's note from the full phone number that a run
+// with Config.NoMask appends to it. The checkpoint's row word keeps only the
+// masked number; the full one lives in the note, so a checkpoint made with
+// --no-mask holds phone numbers and must be protected like the report.
+const notePhone = "\x1ephone="
+
+// joinNote returns the note of a row whose full phone number is kept.
+func joinNote(note, phone string) string {
+	if phone == "" {
+		return note
+	}
+	return note + notePhone + phone
+}
+
+// noteNotRead is the detail of a no_legacy_mfa row the job did not read
+// because the export listed no legacy MFA options for the user.
+const noteNotRead = "not read: the export shows no legacy MFA options"
+
+// splitNote splits a row's note into its text and the full phone number, if
+// a run with Config.NoMask kept one.
+func splitNote(note string) (text, phone string) {
+	text, phone, _ = strings.Cut(note, notePhone)
+	return text, phone
+}
+
+// reportRow builds the report line of one input row from its checkpoint word
+// and note. The phone number is masked unless noMask is set and the note
+// holds the full number.
+func reportRow(row input.Row, word uint32, note string, noMask bool) ReportRow {
+	note, fullPhone := splitNote(note)
 	o, st, read := decodeRow(word)
 	rr := ReportRow{Line: row.Line, Username: row.Username, Outcome: o.String(), Detail: note}
 	if o == OutcomeInvalidInput {
 		rr.Username = printable(row.Username)
+	}
+	if o == OutcomeNoLegacyMFA && !read && rr.Detail == "" {
+		// Not kept per row in the checkpoint: an export of a whole pool
+		// would otherwise hold one note per user without legacy MFA.
+		rr.Detail = noteNotRead
 	}
 	if !read || !st.Found {
 		return rr
@@ -59,6 +92,9 @@ func reportRow(row input.Row, word uint32, note string) ReportRow {
 	rr.PreferredAfter = after.Preferred
 	rr.Enabled = strconv.FormatBool(st.Enabled)
 	rr.Phone = st.Phone
+	if noMask && fullPhone != "" {
+		rr.Phone = fullPhone
+	}
 	return rr
 }
 
@@ -76,9 +112,10 @@ func printable(s string) string {
 
 // WriteReport writes the per-user report of st to w: one line per row of the
 // input that open returns, which must be the input the checkpoint was made
-// from. Phone numbers are masked. It streams: memory does not grow with the
-// input.
-func WriteReport(w io.Writer, open func() (io.ReadCloser, error), name string, opts input.Options, st *checkpoint.State) error {
+// from. Phone numbers are masked, unless noMask is set: then the rows a run
+// with Config.NoMask recorded show the full number (the others stay
+// masked). It streams: memory does not grow with the input.
+func WriteReport(w io.Writer, open func() (io.ReadCloser, error), name string, opts input.Options, st *checkpoint.State, noMask bool) error {
 	f, err := open()
 	if err != nil {
 		return err
@@ -111,7 +148,7 @@ func WriteReport(w io.Writer, open func() (io.ReadCloser, error), name string, o
 			if row.Index >= len(st.Rows) {
 				return fmt.Errorf("%w: %s has more rows than the checkpoint", input.ErrInput, name)
 			}
-			ch <- reportRow(row, st.Rows[row.Index], st.Notes[row.Index])
+			ch <- reportRow(row, st.Rows[row.Index], st.Notes[row.Index], noMask)
 		}
 	}
 	sendErr := send()
@@ -216,7 +253,7 @@ func (r *runner) summary(reason string, runErr error) *Summary {
 		err = nil
 	}
 	if err != nil {
-		s.Error = MaskPhones(err.Error())
+		s.Error = Scrub(err.Error())
 	}
 	s.ExitCode = ExitCode(err)
 	return s
@@ -258,7 +295,7 @@ func (r *runner) cost() *Cost {
 func (r *runner) writeOutputs(ctx context.Context, sum *Summary) error {
 	ctx = context.WithoutCancel(ctx)
 	err := r.d.Files.Write(ctx, r.cfg.ReportLocation(), func(w io.Writer) error {
-		return WriteReport(w, r.open, r.cfg.Input, r.inputOptions(), r.state)
+		return WriteReport(w, r.reportOpen, r.cfg.Input, r.inputOptions(), r.state, r.cfg.NoMask)
 	})
 	if err != nil {
 		return fmt.Errorf("report %s: %w", r.cfg.ReportLocation(), err)

@@ -35,6 +35,11 @@ type Deps struct {
 
 	Host    string // recorded in the run history and the lock owner
 	Version string // program version, recorded in the run history
+
+	// RunID identifies the run in logs, metrics, the summary and the run
+	// history; "" means a new NewRunID. A command sets it to log lines with
+	// the same ID before the run starts.
+	RunID string
 }
 
 // Stop reasons recorded in the run history and the summary.
@@ -80,6 +85,10 @@ type runner struct {
 	prior   map[string]int64 // state.Stats when this run started
 	started time.Time
 
+	// reportOpen is open without the cancellation of the run's ctx: the
+	// report of a stopped run is written after a signal.
+	reportOpen func() (io.ReadCloser, error)
+
 	// owned by the recorder while the run goes on
 	thisRun       int64                  // rows recorded by this run
 	thisRunCounts [numOutcomes + 1]int64 // rows recorded by this run, per outcome
@@ -91,12 +100,11 @@ type runner struct {
 	cancelDispatch context.CancelFunc
 	cancelCalls    context.CancelFunc
 
-	// worker sizing
-	inflight  atomic.Int64
-	target    atomic.Int64
-	freed     chan struct{}
-	busyNs    atomic.Int64
-	usersDone atomic.Int64
+	// worker sizing (see sizeWorkers)
+	inflight  atomic.Int64  // users handed to workers and not finished
+	target    atomic.Int64  // users allowed in flight
+	freed     chan struct{} // signaled when a user finishes or target grows
+	usersDone atomic.Int64  // users finished by workers
 }
 
 // Run migrates the users of cfg.Input, resuming from the checkpoint in
@@ -113,7 +121,10 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Summary, error) {
 	if d.Cognito == nil || d.Store == nil {
 		return nil, errors.New("job.Run: Deps.Cognito and Deps.Store are required")
 	}
-	r := &runner{cfg: cfg, d: d, log: d.Logger, runID: newRunID(), stats: &Stats{}, freed: make(chan struct{}, 1)}
+	r := &runner{cfg: cfg, d: d, log: d.Logger, runID: d.RunID, stats: &Stats{}, freed: make(chan struct{}, 1)}
+	if r.runID == "" {
+		r.runID = NewRunID()
+	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -138,8 +149,17 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	r.open = open
+	// The report of a stopped run is written after a signal has cancelled
+	// ctx: it reads the input through an opener that does not inherit the
+	// cancellation.
+	if r.reportOpen, err = r.d.Files.Opener(context.WithoutCancel(ctx), r.cfg.Input); err != nil {
+		return nil, err
+	}
 	r.scan, err = input.ScanInput(ctx, open, r.cfg.Input, r.inputOptions(), r.cfg.TempDir)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: interrupted while reading the input, before any call", ErrStopped)
+		}
 		return nil, err
 	}
 	r.log.Info("input scanned", "input", r.cfg.Input, "format", r.scan.Format.String(), "rows", r.scan.Rows,
@@ -163,7 +183,13 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	r.prior = maps.Clone(r.state.Stats)
 	if r.remaining() == 0 {
 		r.log.Info("nothing left to do: every row of this checkpoint is done", "checkpoint", r.d.Store.String())
+		r.progress(r.outcomeCounts(), true) // a final snapshot, for progress displays and metrics
 		sum := r.summary(StopNothingLeft, nil)
+		// The run that finished the job may have crashed before writing
+		// the report and the summary: write them from the checkpoint.
+		if err := r.writeOutputs(ctx, sum); err != nil {
+			return sum, err
+		}
 		return sum, nil
 	}
 
@@ -353,9 +379,7 @@ func (r *runner) execute(ctx context.Context, lock checkpoint.Lock) (string, err
 	for range r.cfg.Workers {
 		workers.Go(func() {
 			for row := range jobs {
-				start := time.Now()
 				res := r.process(callCtx, row)
-				r.busyNs.Add(int64(time.Since(start)))
 				r.usersDone.Add(1)
 				r.inflight.Add(-1)
 				select {
@@ -379,6 +403,9 @@ func (r *runner) execute(ctx context.Context, lock checkpoint.Lock) (string, err
 	bg.Wait()
 
 	reason, stopErr := r.stopped()
+	if dispErr != nil && reason != "" && errors.Is(dispErr, context.Canceled) {
+		dispErr = nil // the stop cancelled the dispatcher's read of the input
+	}
 	if reason == "" {
 		reason = StopCompleted
 	}
@@ -440,7 +467,7 @@ func (r *runner) dispatch(ctx context.Context, jobs chan<- input.Row, results ch
 		case isDup:
 			res = result{index: row.Index, outcome: OutcomeDuplicate, note: fmt.Sprintf("duplicate of line %d", dup.FirstLine)}
 		case row.Legacy == input.LegacyNone && !r.cfg.ReadAll:
-			res = result{index: row.Index, outcome: OutcomeNoLegacyMFA, note: "not read: the export shows no legacy MFA options"}
+			res = result{index: row.Index, outcome: OutcomeNoLegacyMFA} // no note: the report derives it (noteNotRead)
 		default:
 			if !r.acquire(ctx) {
 				return nil
@@ -463,67 +490,131 @@ func (r *runner) dispatch(ctx context.Context, jobs chan<- input.Row, results ch
 }
 
 // acquire waits until fewer users than the current target are in flight.
+// A worker that finishes a user, and the sizer when it raises the target,
+// signal r.freed, so no wake-up is missed.
 func (r *runner) acquire(ctx context.Context) bool {
 	for r.inflight.Load() >= r.target.Load() {
 		select {
 		case <-r.freed:
 		case <-ctx.Done():
 			return false
-		case <-time.After(50 * time.Millisecond): // the target may have grown
 		}
 	}
 	r.inflight.Add(1)
 	return true
 }
 
-// sizeWorkers sets how many users may be in flight, by Little's law: the
-// users per second the limiters allow times the time a user spends in calls
-// (limiter waits excluded), plus a margin, capped by Config.Workers.
+// sizeWorkers sets how many users may be in flight (r.target) by Little's
+// law: the users per second the limiters allow now, times the seconds a user
+// spends in calls and retry backoff (limiter waits excluded), times a margin
+// of 2 so that users always wait at the binding limiters (a limiter left
+// without a waiter loses its slot: its bucket holds one token), plus one;
+// capped by Config.Workers.
+//
+// A user's time outside limiter waits is itself measured by Little's law,
+// over windows of at least 250 ms and 10 completed users (or 2 s): the mean
+// number of users in flight less the mean number waiting for a limiter,
+// both sampled every 50 ms, divided by the users completed per second. The
+// estimate follows a rise faster than a fall: too few users in flight cost
+// rate, too many cost little. While every slot is taken and no user
+// completes, the time since the last completion (or since the start) is a
+// lower bound of that time and raises the target every 50 ms: this is how
+// the pool grows in the first tens of milliseconds of a run, and how it
+// makes room when the users in flight sleep in retry backoff.
 func (r *runner) sizeWorkers(ctx context.Context) {
-	const every = 250 * time.Millisecond
-	t := time.NewTicker(every)
+	const (
+		tick      = 50 * time.Millisecond
+		minWindow = 250 * time.Millisecond
+		maxWindow = 2 * time.Second
+		minDone   = 10
+		margin    = 2.0  // users in flight per user the limiters keep busy
+		alphaUp   = 0.5  // weight of a new window that raises the estimate
+		alphaDown = 0.25 // weight of a new window that lowers it
+	)
+	t := time.NewTicker(tick)
 	defer t.Stop()
-	var prevBusy, prevWait, prevUsers, prevReads, prevWrites int64
-	perUser := 0.0 // seconds of calls per user (EWMA)
+	// Until users complete, assume a read per user, a write unless dry run,
+	// and a second read to verify.
+	readsPerUser, writesPerUser := 1.0, 0.0
+	if !r.cfg.DryRun {
+		writesPerUser = 1
+		if r.cfg.Verify {
+			readsPerUser = 2
+		}
+	}
+	perUser := 0.0 // seconds per user outside limiter waits; 0 until users complete
+	lastDone, prevAt := time.Now(), time.Now()
+	var seen, prevUsers, prevReads, prevWrites, inflightSum, waitingSum, samples int64
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		busy, users := r.busyNs.Load(), r.usersDone.Load()
-		wait := r.stats.ops[OpAdminGetUser].waitNs.Load() + r.stats.ops[OpAdminSetUserMFAPreference].waitNs.Load()
-		reads, writes := r.stats.ops[OpAdminGetUser].attempts.Load(), r.stats.ops[OpAdminSetUserMFAPreference].attempts.Load()
-		dUsers := users - prevUsers
-		cur := r.target.Load()
-		if dUsers == 0 {
-			if r.inflight.Load() >= cur {
-				r.target.Store(min(2*cur, int64(r.cfg.Workers)))
+		now := time.Now()
+		inflight, cur := r.inflight.Load(), r.target.Load()
+		inflightSum += inflight
+		waitingSum += r.read.waiting() + r.write.waiting()
+		samples++
+		users := r.usersDone.Load()
+		if users != seen {
+			seen, lastDone = users, now
+		}
+		if done, window := users-prevUsers, now.Sub(prevAt); done > 0 &&
+			(perUser == 0 || window >= maxWindow || window >= minWindow && done >= minDone) {
+			reads, writes := r.stats.ops[OpAdminGetUser].attempts.Load(), r.stats.ops[OpAdminSetUserMFAPreference].attempts.Load()
+			n := float64(done)
+			busy := float64(inflightSum-waitingSum) / float64(samples) // users in calls or retry backoff
+			w := math.Max(busy*window.Seconds()/n, 0.001)
+			switch {
+			case perUser == 0:
+				perUser = w
+				readsPerUser, writesPerUser = float64(reads-prevReads)/n, float64(writes-prevWrites)/n
+			default:
+				alpha := alphaDown
+				if w > perUser {
+					alpha = alphaUp
+				}
+				perUser = (1-alpha)*perUser + alpha*w
+				readsPerUser = (1-alphaDown)*readsPerUser + alphaDown*float64(reads-prevReads)/n
+				writesPerUser = (1-alphaDown)*writesPerUser + alphaDown*float64(writes-prevWrites)/n
 			}
-			continue
+			prevAt, prevUsers, prevReads, prevWrites = now, users, reads, writes
+			inflightSum, waitingSum, samples = 0, 0, 0
 		}
-		w := float64(busy-prevBusy-(wait-prevWait)) / 1e9 / float64(dUsers)
-		if perUser == 0 {
-			perUser = w
-		} else {
-			perUser = 0.7*perUser + 0.3*w
-		}
-		readsPerUser := float64(reads-prevReads) / float64(dUsers)
-		writesPerUser := float64(writes-prevWrites) / float64(dUsers)
-		prevBusy, prevWait, prevUsers, prevReads, prevWrites = busy, wait, users, reads, writes
 
-		usersPerSec := math.Inf(1)
+		rate := math.Inf(1) // users per second the limiters allow
 		if readsPerUser > 0 {
-			usersPerSec = math.Min(usersPerSec, r.read.Rate()/readsPerUser)
+			rate = math.Min(rate, r.read.Rate()/readsPerUser)
 		}
 		if writesPerUser > 0 {
-			usersPerSec = math.Min(usersPerSec, r.write.Rate()/writesPerUser)
+			rate = math.Min(rate, r.write.Rate()/writesPerUser)
 		}
 		want := int64(r.cfg.Workers)
-		if !math.IsInf(usersPerSec, 1) {
-			want = int64(math.Ceil(usersPerSec*math.Max(perUser, 0.001)*1.3)) + 1
+		if !math.IsInf(rate, 1) {
+			secs := perUser
+			if inflight >= cur {
+				// Every slot is taken and none has freed since lastDone
+				// (the start, before any user completes): the users in
+				// flight take at least that long.
+				secs = math.Max(secs, now.Sub(lastDone).Seconds())
+			}
+			want = int64(math.Ceil(rate*secs*margin)) + 1
+			if perUser == 0 {
+				want = max(want, cur) // no estimate yet: only grow
+			}
 		}
-		r.target.Store(min(max(want, 1), int64(r.cfg.Workers)))
+		want = min(max(want, 1), int64(r.cfg.Workers))
+		if want == cur {
+			continue
+		}
+		r.target.Store(want)
+		if want > cur {
+			select { // wake the dispatcher
+			case r.freed <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -608,9 +699,14 @@ func (r *runner) failedCall(res result, op Op, cls class, code string, err error
 
 func pid() int { return os.Getpid() }
 
-func newRunID() string {
+// NewRunID returns a new run ID: the UTC start time and about 46 random
+// bits in hex, such as 20250102T030405Z-a123456789ab. It sorts by start
+// time. The random part starts with a letter, so that it is never a run of
+// digits that MaskPhones would take for a phone number.
+func NewRunID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
+	b[0] = 0xa0 + b[0]%0x60 // first hex digit a–f
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 

@@ -162,8 +162,9 @@ func short(sha string) string {
 
 // RebuildReport writes the per-user report of the checkpoint in store to
 // the output location, reading usernames from the input the checkpoint was
-// made from (checked by its SHA-256). It takes no lock.
-func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in, out, tmpDir string) error {
+// made from (checked by its SHA-256). Phone numbers are masked unless noMask
+// is set, as WriteReport does. It takes no lock.
+func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in, out, tmpDir string, noMask bool) error {
 	data, _, err := store.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("load checkpoint %s: %w", store, err)
@@ -185,5 +186,5 @@ func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in,
 		return fmt.Errorf("%w: %s is not the input of checkpoint %s (sha256 %s, the checkpoint's is %s)",
 			input.ErrInput, in, store, short(scan.SHA256), short(st.Identity.InputSHA256))
 	}
-	return files.Write(ctx, out, func(w io.Writer) error { return WriteReport(w, open, in, opts, st) })
+	return files.Write(ctx, out, func(w io.Writer) error { return WriteReport(w, open, in, opts, st, noMask) })
 }

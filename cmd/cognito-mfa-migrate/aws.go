@@ -37,7 +37,7 @@ type awsClients struct {
 // Cognito client (and an S3 client when a location needs one). The Cognito
 // Region is --region, else the pool ID's Region, else the chain's.
 func loadAWS(ctx context.Context, f awsFlags, poolID string, retry job.RetryOptions, locations ...string) (*awsClients, error) {
-	var opts []func(*config.LoadOptions) error
+	opts := sdkLogOptions(f.log)
 	if f.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(f.Profile))
 	}
@@ -99,7 +99,7 @@ func loadStorage(a *app, locs ...string) (*s3.Client, error) {
 	if !anyS3(locs) {
 		return nil, nil
 	}
-	var opts []func(*config.LoadOptions) error
+	opts := sdkLogOptions(a.cli.AWS.log)
 	if a.cli.AWS.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(a.cli.AWS.Profile))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -23,10 +24,10 @@ settings; this tool re-expresses each one through AdminSetUserMFAPreference,
 never disabling a factor and never overriding a factor the user prefers.
 
 Runbook:
-  1. export   list the pool's users with legacy MFA (ListUsers: no MAU cost)
-  2. run --dry-run   plan every user, write nothing, review the report and cost
-  3. run      apply; stop it any time (Ctrl-C, SIGTERM) and run it again to resume
-  4. status   progress and ETA of a checkpoint; report rebuilds the report
+  1. export: list the pool's users with legacy MFA (ListUsers, no MAU cost).
+  2. run --dry-run: plan every user, write nothing; review the report and the cost.
+  3. run: apply. Stop it any time (Ctrl-C, SIGTERM); run it again to resume.
+  4. status: progress and ETA of a checkpoint. report: rebuild the report.
 
 Try it with no AWS account: cognito-mfa-migrate demo
 
@@ -59,6 +60,11 @@ type awsFlags struct {
 	Profile     string `help:"AWS shared-config profile to use." placeholder:"NAME"`
 	EndpointURL string `name:"endpoint-url" help:"Cognito endpoint URL (testing, VPC endpoints)." placeholder:"URL"`
 	S3Endpoint  string `name:"s3-endpoint-url" env:"COGNITO_MFA_MIGRATE_S3_ENDPOINT_URL" help:"S3 endpoint URL for s3:// locations (S3-compatible stores, testing); uses path-style addressing." placeholder:"URL"`
+
+	// log receives the AWS SDK's own log entries (not a flag: kong skips
+	// unexported fields). A command sets it before loading AWS; nil
+	// discards them.
+	log *slog.Logger
 }
 
 // logFlags configure logging.
@@ -83,16 +89,7 @@ type exitRequest struct{ code int }
 // see and returns an error whose job.ExitCode is the process exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("cognito-mfa-migrate"),
-		kong.Description(description),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitRequest{code}) }),
-		kong.DefaultEnvars(envPrefix),
-		kong.Resolvers(envResolver(getenv)),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, WrapUpperBound: 100}),
-		kong.Vars(defaultVars()),
-	)
+	parser, err := newParser(&c, getenv, stdout, stderr)
 	if err != nil {
 		return fmt.Errorf("%w: %w", job.ErrUsage, err)
 	}
@@ -111,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "cognito-mfa-migrate: %v\n", err)
+		fmt.Fprintf(stderr, "cognito-mfa-migrate: %s\n", scrub(err.Error()))
 		if kctx != nil {
 			fmt.Fprintf(stderr, "run '%s --help' for usage\n", kctx.Command())
 		} else {
@@ -122,20 +119,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a := &app{ctx: ctx, getenv: getenv, stdout: stdout, stderr: stderr, cli: &c}
 	err = kctx.Run(a)
 	if err != nil {
-		reportError(stderr, err)
+		if !isShown(err) {
+			reportError(stderr, err)
+		}
 	}
 	return err
+}
+
+// newParser returns the kong parser of the command line, filling c. Tests
+// use it to read the flag model (names, environment variables, defaults).
+func newParser(c *cli, getenv func(string) string, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("cognito-mfa-migrate"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest{code}) }),
+		kong.DefaultEnvars(envPrefix),
+		kong.Resolvers(envResolver(getenv)),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, WrapUpperBound: 100}),
+		kong.Vars(defaultVars()),
+	)
 }
 
 // reportError prints the final error line a user reads.
 func reportError(w io.Writer, err error) {
 	switch {
+	case errors.Is(err, job.ErrExportStopped): // says what to do; there is no checkpoint
+		fmt.Fprintf(w, "cognito-mfa-migrate: %v\n", err)
 	case errors.Is(err, job.ErrStopped):
 		fmt.Fprintf(w, "cognito-mfa-migrate: %v\n  run the same command again to resume from the checkpoint\n", err)
 	case errors.Is(err, job.ErrSomeFailed):
 		fmt.Fprintf(w, "cognito-mfa-migrate: %v\n", err)
 	default:
-		fmt.Fprintf(w, "cognito-mfa-migrate: error: %s\n", job.MaskPhones(err.Error()))
+		fmt.Fprintf(w, "cognito-mfa-migrate: error: %s\n", scrub(err.Error()))
 	}
 }
 
@@ -169,6 +185,7 @@ func defaultVars() kong.Vars {
 		"save_interval":     job.DefaultSaveInterval.String(),
 		"lock_ttl":          job.DefaultLockTTL.String(),
 		"progress_interval": job.DefaultProgressInterval.String(),
+		"metrics_interval":  job.DefaultMetricsInterval.String(),
 		"quota_read":        f(job.QuotaUserRead),
 		"quota_write":       f(job.QuotaUserResourceUpdate),
 		"quota_list":        f(job.QuotaUserList),

@@ -1,5 +1,167 @@
 package main
 
-type exportCmd struct{}
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
 
-func (exportCmd) Run(a *app) error { return usageErr("export is not built yet") }
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+)
+
+// exportCmd is the export command: the users of a pool with legacy MFA
+// options, from ListUsers, as the CSV run reads.
+type exportCmd struct {
+	UserPoolID       string        `name:"user-pool-id" required:"" help:"The user pool to list, such as us-east-1_AbC123." placeholder:"ID"`
+	Output           string        `help:"Where to write the CSV: a path or s3://bucket/key (default <pool-id>.users.csv). It appears only once every user has been listed." placeholder:"LOCATION"`
+	All              bool          `help:"List every user in the file, not only those with legacy MFA options (run still reads only the latter)."`
+	ListRPS          float64       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited)."`
+	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
+	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
+}
+
+// Help is the export command's long help.
+func (exportCmd) Help() string {
+	return `Lists every user of the pool with ListUsers and writes a CSV of the users
+that still carry legacy MFA options (MFAOptions): the users run has to look
+at. Feed it to run:
+
+  cognito-mfa-migrate export --user-pool-id us-east-1_AbC123 --output users.csv
+  cognito-mfa-migrate run --user-pool-id us-east-1_AbC123 --input users.csv --dry-run
+
+The file:
+
+  username,mfa_options,has_phone,user_status,enabled
+  alice,SMS:phone_number,true,CONFIRMED,true
+
+Why: AdminGetUser counts every user it reads as a monthly active user
+(billed) and is paced by the UserRead quota; ListUsers costs no MAU and
+returns 60 users a call, MFAOptions included. For a pool of 1,000,000 users
+of which 50,000 have legacy MFA, export then run make about 16,700 ListUsers
+calls and 50,000 AdminGetUser calls instead of 1,000,000 (at 10 ListUsers
+calls a second the export takes about 28 minutes).
+
+run still reads every exported user with AdminGetUser before changing it: a
+user may have changed since the export, and ListUsers is eventually
+consistent. With --all the file lists every user; run records those without
+legacy options as no_legacy_mfa without reading them (run --read-all reads
+them anyway).
+
+The output is written to a temporary file and appears only once every user
+has been listed, so a file that exists is complete. An interrupted export
+(Ctrl-C, SIGTERM) exits 4 and writes nothing (a previous file stays as it
+was); run it again, it starts over. IAM: cognito-idp:ListUsers on the pool.`
+}
+
+func (c *exportCmd) config() job.ExportConfig {
+	cfg := job.DefaultExportConfig()
+	cfg.UserPoolID, cfg.Output, cfg.All, cfg.ListRPS = c.UserPoolID, c.Output, c.All, c.ListRPS
+	cfg.ProgressInterval = snapshotInterval
+	return cfg
+}
+
+func (c *exportCmd) Run(a *app) error {
+	cfg := c.config()
+	con := &console{w: a.stderr}
+	format := logFormat(a.stderr, a.cli.Logging.LogFormat)
+	base := newLogger(con, format, a.cli.Logging.LogLevel)
+	log := base.With("pool_id", cfg.UserPoolID) // job.Export adds pool_id to base itself
+	a.cli.AWS.log = log
+	sum, err := c.export(a, cfg, con, base, log)
+	return endExport(log, a.stderr, format, sum, err)
+}
+
+// export loads AWS and runs the export.
+func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log *slog.Logger) (*job.ExportSummary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if c.ProgressInterval <= 0 {
+		return nil, usageErr("--progress-interval must be positive")
+	}
+	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, job.RetryOptions{}, cfg.OutputLocation())
+	if err != nil {
+		return nil, err
+	}
+	prog := newExportProgress(c.Progress, con, log, c.ProgressInterval)
+	return job.Export(a.ctx, cfg, job.ExportDeps{
+		Cognito: clients.cognito, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate,
+	})
+}
+
+// endExport shows how an export ended, once, like endRun: the summary as
+// text or as one JSON record, and a fatal or usage error logged once. It
+// returns err, marked as shown unless run still has to print it.
+func endExport(log *slog.Logger, w io.Writer, format string, sum *job.ExportSummary, err error) error {
+	if sum != nil {
+		if format == "text" {
+			_ = sum.WriteText(w)
+		} else {
+			log.Info("export summary", "summary", sum)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	switch code := job.ExitCode(err); {
+	case code == 1 || code == 2:
+		msg, fix, _ := strings.Cut(err.Error(), "\n  fix: ")
+		attrs := []any{"error", msg, "exit_code", code}
+		if fix != "" {
+			attrs = append(attrs, "fix", fix)
+		}
+		log.Error("export failed", attrs...)
+		return shownError{err}
+	case format == "text":
+		return err
+	default:
+		log.Warn("export stopped early: the output was NOT written", "error", err.Error(), "exit_code", code)
+		return shownError{err}
+	}
+}
+
+// newExportProgress returns the export's progress display: a bar counting
+// users (the pool's size is not known until the end) or a log line.
+func newExportProgress(mode string, con *console, log *slog.Logger, every time.Duration) *progressSink {
+	p := &progressSink{out: con.barWriter(), log: log, every: every, last: time.Now()}
+	switch progressMode(mode, con) {
+	case "bar":
+		p.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(con.barWriter()),
+			progressbar.OptionSetDescription("listing users"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("users"),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+		)
+	case "none":
+		p.log = nil
+	}
+	return p
+}
+
+// exportUpdate takes one snapshot of an export.
+func (p *progressSink) exportUpdate(pr job.ExportProgress) {
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("listing users: %d with legacy MFA, %d pages", pr.Legacy, pr.Pages))
+		_ = p.bar.Set64(pr.Users)
+		if pr.Final {
+			_ = p.bar.Finish()
+			fmt.Fprintln(p.out)
+		}
+		return
+	}
+	if p.log == nil || (!pr.Final && time.Since(p.last) < p.every) {
+		return
+	}
+	p.last = time.Now()
+	p.log.Info("export progress",
+		"users", pr.Users, "with_legacy_mfa_options", pr.Legacy, "rows", pr.Written, "pages", pr.Pages,
+		"users_per_second", pr.UsersPerSecond, "list_rps", pr.List.Achieved, "list_limit_rps", pr.List.Current,
+		"throttles", pr.List.Throttles, "elapsed", pr.Elapsed.Round(time.Second).String())
+}

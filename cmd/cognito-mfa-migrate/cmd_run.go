@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,7 +30,7 @@ type runCmd struct {
 	Verify         bool          `help:"Read each migrated user again and check that SMS_MFA is on (one more AdminGetUser per migrated user)."`
 	ReadAll        bool          `help:"Read every user, even those the export shows without legacy MFA options."`
 	UsernameColumn string        `help:"CSV column holding the username (default: username, or cognito:username in a Cognito import CSV)." placeholder:"NAME"`
-	NoMask         bool          `help:"Show full phone numbers in the report (never in logs)."`
+	NoMask         bool          `help:"Show full phone numbers in the report (never in logs); the checkpoint then holds them too: protect both."`
 
 	ShutdownTimeout  time.Duration `default:"${shutdown_timeout}" help:"On SIGTERM/SIGINT or a slice's end, how long calls in flight get to finish before the checkpoint is saved (keep it under ECS's stopTimeout)."`
 	SaveEvery        int           `default:"${save_every}" help:"Save the checkpoint after this many rows or after --save-interval, whichever comes first."`
@@ -34,6 +38,8 @@ type runCmd struct {
 	LockTTL          time.Duration `name:"lock-ttl" default:"${lock_ttl}" help:"Lifetime of the checkpoint lock, renewed while running; a crashed runner's S3 lock can be taken over after it."`
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
+
+	metricsFlags `embed:""`
 }
 
 func (c *runCmd) config() job.Config {
@@ -51,31 +57,62 @@ func (c *runCmd) config() job.Config {
 
 func (c *runCmd) Run(a *app) error {
 	cfg := c.config()
-	if err := cfg.Validate(); err != nil {
-		return err
+	// Every line of the run carries its ID and the pool ID, from the first
+	// one: the ID is made here and handed to the job.
+	runID := job.NewRunID()
+	con := &console{w: a.stderr}
+	format := logFormat(a.stderr, a.cli.Logging.LogFormat)
+	base := newLogger(con, format, a.cli.Logging.LogLevel)
+	log := base.With("run_id", runID, "pool_id", cfg.UserPoolID)
+	a.cli.AWS.log = log
+	sum, err := c.run(a, cfg, runID, con, base, log)
+	if err != nil && a.ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, job.ErrStopped) {
+		// A signal while starting (loading AWS, reading the input, taking
+		// the lock) stops the run like a signal later does. The cancelled
+		// call's error would pass for an input or credentials problem.
+		log.Debug("interrupted while starting", "error", err)
+		err = fmt.Errorf("%w (signal, while starting: nothing was done)", job.ErrStopped)
 	}
-	log := newLogger(a.stderr, a.cli.Logging.LogFormat, a.cli.Logging.LogLevel)
+	return endRun(log, a.stderr, format, sum, err)
+}
+
+// run loads AWS and the checkpoint store and runs the job.
+func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, log *slog.Logger) (*job.Summary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	emf, err := c.emf(a.stdout, cfg.UserPoolID, cfg.Mode(), runID)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NoMask {
+		log.Warn("--no-mask: the report and the checkpoint hold full phone numbers: protect them (logs never do)",
+			"report", cfg.ReportLocation(), "checkpoint", cfg.CheckpointLocation())
+	}
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cfg.Retry,
 		cfg.CheckpointLocation(), cfg.Input, cfg.ReportLocation(), cfg.SummaryLocation())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := openStore(cfg.CheckpointLocation(), clients.s3)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	label := "migrating"
 	if cfg.DryRun {
 		label = "dry run"
 	}
-	prog := newProgressSink(c.Progress, a.stderr, log, c.ProgressInterval, label)
+	prog := newProgressSink(c.Progress, con, log, c.ProgressInterval, label)
+	if emf != nil {
+		prog.extra = append(prog.extra, emf.Observe)
+	}
 	host, _ := os.Hostname()
 	sum, err := job.Run(a.ctx, cfg, job.Deps{
-		Cognito: clients.cognito, Store: store, Files: clients.files(), Logger: log,
-		OnProgress: prog.update, Host: host, Version: version,
+		Cognito: clients.cognito, Store: store, Files: clients.files(), Logger: base,
+		OnProgress: prog.update, Host: host, Version: version, RunID: runID,
 	})
-	if sum != nil {
-		_ = sum.WriteText(a.stderr)
+	if emf != nil && emf.Err() != nil {
+		log.Warn("metrics could not be written to stdout; the run was not affected", "error", emf.Err())
 	}
-	return err
+	return sum, err
 }

@@ -57,6 +57,7 @@ type reportCmd struct {
 	Checkpoint string `help:"Checkpoint location (default: derived from --input as run does)." placeholder:"LOCATION"`
 	DryRun     bool   `help:"The dry run's checkpoint (when derived from --input)."`
 	Output     string `help:"Where to write the report, a path or s3:// (default: as run names it)." placeholder:"LOCATION"`
+	NoMask     bool   `help:"Show full phone numbers in the report, for the rows a run with --no-mask recorded (never in logs)."`
 }
 
 func (c *reportCmd) Run(a *app) error {
@@ -74,7 +75,7 @@ func (c *reportCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if err := job.RebuildReport(a.ctx, store, filesFor(clients), c.Input, out, ""); err != nil {
+	if err := job.RebuildReport(a.ctx, store, filesFor(clients), c.Input, out, "", c.NoMask); err != nil {
 		return err
 	}
 	_, err = a.stdout.Write([]byte("report written to " + out + "\n"))

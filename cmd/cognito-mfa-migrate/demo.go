@@ -35,7 +35,8 @@ func (c *demoCmd) Run(a *app) error {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	log := newLogger(a.stderr, a.cli.Logging.LogFormat, a.cli.Logging.LogLevel)
+	con := &console{w: a.stderr} // log lines clear the progress bar
+	log := newLogger(con, a.cli.Logging.LogFormat, a.cli.Logging.LogLevel)
 
 	srv := cognitotest.NewServer()
 	defer srv.Close()
@@ -68,10 +69,12 @@ func (c *demoCmd) Run(a *app) error {
 			step = "step 1/2: a dry run (no writes), to review before changing anything"
 		}
 		fmt.Fprintf(a.stderr, "demo: %s\n", step)
-		prog := newProgressSink(c.Progress, a.stderr, log, 5*time.Second, map[bool]string{true: "dry run", false: "migrating"}[dry])
+		runID := job.NewRunID()
+		runLog := log.With("run_id", runID, "pool_id", cfg.UserPoolID)
+		prog := newProgressSink(c.Progress, con, runLog, 5*time.Second, map[bool]string{true: "dry run", false: "migrating"}[dry])
 		sum, err := job.Run(a.ctx, cfg, job.Deps{
 			Cognito: job.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
-			Logger: log, OnProgress: prog.update, Host: "demo", Version: version,
+			Logger: log, OnProgress: prog.update, Host: "demo", Version: version, RunID: runID,
 		})
 		if sum != nil {
 			_ = sum.WriteText(a.stderr)

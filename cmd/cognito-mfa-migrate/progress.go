@@ -15,10 +15,29 @@ import (
 // the log line and the metrics throttle themselves to their own intervals.
 const snapshotInterval = 500 * time.Millisecond
 
+// metricsFlags configure the CloudWatch metrics of a command that runs a
+// job. Commands embed them.
+type metricsFlags struct {
+	Metrics         string        `enum:"none,emf" default:"none" help:"Metrics on stdout: emf writes a CloudWatch Embedded Metric Format line per --metrics-interval (namespace CognitoMFAMigrate, dimensions UserPoolId and Mode), which CloudWatch Logs turns into metrics."`
+	MetricsInterval time.Duration `default:"${metrics_interval}" help:"How often a metrics line is written (and once at the end of the run)."`
+}
+
+// emf returns the metrics emitter the flags ask for, or nil.
+func (f metricsFlags) emf(w io.Writer, poolID, mode, runID string) (*job.EMF, error) {
+	if f.Metrics != "emf" {
+		return nil, nil
+	}
+	if f.MetricsInterval <= 0 {
+		return nil, usageErr("--metrics-interval must be positive")
+	}
+	return job.NewEMF(w, poolID, mode, runID, f.MetricsInterval), nil
+}
+
 // progressSink shows a run's progress: a bar on a terminal, a log line every
 // interval otherwise. It is called from one goroutine.
 type progressSink struct {
 	out   io.Writer
+	con   *console // unused; see console.setBar
 	bar   *progressbar.ProgressBar
 	log   *slog.Logger
 	every time.Duration
@@ -37,12 +56,19 @@ func progressMode(mode string, stderr io.Writer) string {
 	return "log"
 }
 
+// newProgressSink returns the progress display of mode ("auto", "bar",
+// "log" or "none") on stderr. When stderr is a *console shared with the
+// logger, log lines clear the bar before they are written.
 func newProgressSink(mode string, stderr io.Writer, log *slog.Logger, every time.Duration, label string) *progressSink {
-	p := &progressSink{out: stderr, log: log, every: every, last: time.Now()}
+	out := stderr
+	if con, ok := stderr.(*console); ok {
+		out = con.barWriter()
+	}
+	p := &progressSink{out: out, log: log, every: every, last: time.Now()}
 	switch progressMode(mode, stderr) {
 	case "bar":
 		p.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetWriter(out),
 			progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),

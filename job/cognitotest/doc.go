@@ -100,10 +100,10 @@
 // A loopback server answers faster than any real endpoint, which exposes a
 // race in the SDK's request body handling that can cut off large responses
 // (ListUsers pages) with "use of closed network connection"; see
-// AvoidRequestBodyRace. Server.Config and Server.Client install the
-// workaround. A client built another way (for example from
-// config.LoadDefaultConfig with the endpoint set to Server.URL) should add
-// it with config.WithAPIOptions; without it, the SDK's retryer usually
+// AvoidRequestBodyRace. Server.Config, Server.Client and job.NewClient
+// install the workaround. A client built another way (for example straight
+// from config.LoadDefaultConfig with the endpoint set to Server.URL) should
+// add it with config.WithAPIOptions; without it, the SDK's retryer usually
 // hides the failure (the error is retryable), and the server holds back
 // large responses for 2 ms to make it rare.
 //

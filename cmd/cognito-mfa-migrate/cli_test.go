@@ -1,0 +1,161 @@
+package main
+
+// In-process tests of the command line through run(ctx, args, getenv, ...):
+// help, environment variables, usage errors. None of them loads AWS
+// configuration, so none depends on the environment of the test process.
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
+)
+
+// runCLI runs the command line in process with the environment env and
+// returns its exit code, stdout and stderr.
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(t.Context(), args, func(k string) string { return env[k] }, &out, &errb)
+	return job.ExitCode(err), out.String(), errb.String()
+}
+
+// flagInHelp matches a flag at the start of a line of kong's help.
+var flagInHelp = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9][a-z0-9-]*)`)
+
+// TestHelpNamesEnvVars checks that the help of every command names the
+// environment variable of each of its flags.
+func TestHelpNamesEnvVars(t *testing.T) {
+	for _, cmd := range []string{"", "run", "export", "status", "report", "demo", "version"} {
+		t.Run("help "+cmd, func(t *testing.T) {
+			args := []string{"--help"}
+			if cmd != "" {
+				args = []string{cmd, "--help"}
+			}
+			code, out, stderr := runCLI(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("%v: exit code %d, want 0; stderr:\n%s", args, code, stderr)
+			}
+			flags := flagInHelp.FindAllStringSubmatch(out, -1)
+			if len(flags) < 2 {
+				t.Fatalf("%v: found %d flags in the help, want the global ones at least:\n%s", args, len(flags), out)
+			}
+			for _, m := range flags {
+				if m[1] == "help" {
+					continue
+				}
+				if env := "$" + envName(m[1]); !strings.Contains(out, env) {
+					t.Errorf("%v: help does not name %s for --%s", args, env, m[1])
+				}
+			}
+		})
+	}
+}
+
+// writeStatusCheckpoint writes a checkpoint of rows pending rows and
+// returns its path.
+func writeStatusCheckpoint(t *testing.T, rows int) string {
+	t.Helper()
+	st := &checkpoint.State{
+		Identity: checkpoint.Identity{PoolID: cognitotest.DefaultPoolID, InputSHA256: strings.Repeat("ab", 32), Mode: "apply"},
+		Rows:     make([]uint32, rows),
+		Created:  time.Now(), Updated: time.Now(),
+	}
+	data, err := st.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "users.checkpoint")
+	writeFile(t, path, data)
+	return path
+}
+
+// TestFlagsFromEnv checks that environment variables set flags, and that a
+// flag on the command line wins over its variable.
+func TestFlagsFromEnv(t *testing.T) {
+	path := writeStatusCheckpoint(t, 100)
+	env := map[string]string{
+		"COGNITO_MFA_MIGRATE_CHECKPOINT": path,
+		"COGNITO_MFA_MIGRATE_WRITE_RPS":  "7",
+		"COGNITO_MFA_MIGRATE_JSON":       "true",
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		wantWrite float64
+	}{
+		{"from the environment", []string{"status"}, 7},
+		{"flag wins", []string{"status", "--write-rps", "9"}, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, env, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit code %d, want 0; stderr:\n%s", code, stderr)
+			}
+			var st job.Status
+			if err := json.Unmarshal([]byte(out), &st); err != nil {
+				t.Fatalf("status output is not JSON (COGNITO_MFA_MIGRATE_JSON ignored?): %v\n%s", err, out)
+			}
+			if st.Checkpoint != path || st.Rows != 100 || st.ETA.WriteRPS != tt.wantWrite {
+				t.Errorf("status = checkpoint %s, %d rows, ETA at %v writes/s; want %s, 100, %v", st.Checkpoint, st.Rows, st.ETA.WriteRPS, path, tt.wantWrite)
+			}
+		})
+	}
+}
+
+// TestUsageErrors checks that mistakes on the command line exit 2 with a
+// message naming the mistake, before anything is loaded or called.
+func TestUsageErrors(t *testing.T) {
+	pool := cognitotest.DefaultPoolID
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad pool ID", nil, []string{"run", "--user-pool-id", "not-a-pool", "--input", "users.csv"}, "--user-pool-id"},
+		{"pool ID too long", nil, []string{"run", "--user-pool-id", "us-east-1_" + strings.Repeat("a", 50), "--input", "users.csv"}, "at most 55 characters"},
+		{"missing input", nil, []string{"run", "--user-pool-id", pool}, "--input"},
+		{"missing pool", nil, []string{"run", "--input", "users.csv"}, "--user-pool-id"},
+		{"no workers", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--workers", "0"}, "--workers"},
+		{"negative rate", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--read-rps", "-1"}, "--read-rps"},
+		{"bad max-failures", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--max-failures", "lots"}, "max-failures"},
+		{"bad duration", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--max-duration", "soon"}, "--max-duration"},
+		{"bad rate in environment", map[string]string{"COGNITO_MFA_MIGRATE_WRITE_RPS": "fast"}, []string{"run", "--user-pool-id", pool, "--input", "users.csv"}, "write-rps"},
+		{"bad pool ID in environment", map[string]string{"COGNITO_MFA_MIGRATE_USER_POOL_ID": "nope"}, []string{"run", "--input", "users.csv"}, "--user-pool-id"},
+		{"unknown flag", nil, []string{"run", "--bogus"}, "--bogus"},
+		{"unknown command", nil, []string{"migrate"}, "migrate"},
+		{"status without a checkpoint", nil, []string{"status"}, "--checkpoint"},
+		{"bad checkpoint location", nil, []string{"status", "--checkpoint", "ftp://host/cp"}, "unsupported scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.env, tt.args...)
+			if code != 2 {
+				t.Errorf("%v: exit code %d, want 2; stderr:\n%s", tt.args, code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("%v: stderr does not name %q:\n%s", tt.args, tt.want, stderr)
+			}
+		})
+	}
+}
+
+// TestVersion checks the version command of an unstamped build (the stamped
+// one is checked on the built binary in TestCommandLine).
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "version")
+	want := "cognito-mfa-migrate dev (commit none, " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
+	if code != 0 || out != want {
+		t.Errorf("version = %d, %q; want 0, %q", code, out, want)
+	}
+}
