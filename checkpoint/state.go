@@ -184,16 +184,8 @@ func (s *State) Encode() ([]byte, error) {
 	}
 
 	n := len(s.Rows)
-	planes := make([]byte, 4*n)
-	for i, w := range s.Rows {
-		planes[i] = byte(w)
-		planes[n+i] = byte(w >> 8)
-		planes[2*n+i] = byte(w >> 16)
-		planes[3*n+i] = byte(w >> 24)
-	}
-
 	var buf bytes.Buffer
-	buf.Grow(len(js) + n*2 + 64)
+	buf.Grow(len(js) + n/2 + 64)
 	buf.WriteString(magicPrefix + strconv.Itoa(FormatVersion) + "\n")
 	start := buf.Len()
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
@@ -203,7 +195,18 @@ func (s *State) Encode() ([]byte, error) {
 	// Writes to a bytes.Buffer cannot fail; Close reports any error.
 	_, _ = zw.Write(js)
 	_, _ = zw.Write([]byte{'\n'})
-	_, _ = zw.Write(planes)
+	// The byte planes are streamed through a small buffer rather than built
+	// whole: a 1M-row state would otherwise need 4 MB more while saving.
+	chunk := make([]byte, min(n, 64<<10))
+	for shift := 0; shift < 32; shift += 8 {
+		for i := 0; i < n; i += len(chunk) {
+			rows := s.Rows[i:min(i+len(chunk), n)]
+			for j, w := range rows {
+				chunk[j] = byte(w >> shift)
+			}
+			_, _ = zw.Write(chunk[:len(rows)])
+		}
+	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("encode checkpoint: %w", err)
 	}

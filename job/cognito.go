@@ -3,11 +3,13 @@ package job
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -102,12 +104,33 @@ func isThrottle(err error) bool {
 // for an SDK race that closes HTTP connections and cuts off large responses
 // such as ListUsers pages (see package job/internal/bodyrace). optFns are
 // applied last.
+//
+// The HTTP client stays the SDK's BuildableClient (so AWS_CA_BUNDLE and the
+// other settings of the chain keep applying) but keeps up to
+// maxIdleConnsPerHost idle connections instead of the SDK's 10: with tens of
+// users in flight at a few hundred milliseconds of latency, 10 would mean
+// reconnecting (and a TLS handshake) for most calls.
 func NewClient(cfg aws.Config, ro RetryOptions, optFns ...func(*cip.Options)) *cip.Client {
+	switch hc := cfg.HTTPClient.(type) {
+	case nil:
+		cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(moreIdleConns)
+	case *awshttp.BuildableClient:
+		cfg.HTTPClient = hc.WithTransportOptions(moreIdleConns)
+	}
 	opts := append([]func(*cip.Options){func(o *cip.Options) {
 		o.Retryer = NewRetryer(ro)
 		o.APIOptions = append(o.APIOptions, bodyrace.Install)
 	}}, optFns...)
 	return cip.NewFromConfig(cfg, opts...)
+}
+
+// maxIdleConnsPerHost is how many idle connections to Cognito the client
+// keeps: more than the users the job puts in flight by default.
+const maxIdleConnsPerHost = 2 * DefaultWorkers
+
+func moreIdleConns(t *http.Transport) {
+	t.MaxIdleConns = max(t.MaxIdleConns, maxIdleConnsPerHost)
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, maxIdleConnsPerHost)
 }
 
 // pacer is an SDK middleware that runs inside the retry loop, once per

@@ -148,5 +148,13 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// Make the rename itself durable.
+	if d, err := os.Open(dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("write %s: sync folder: %w", path, err)
+		}
+	}
 	return nil
 }

@@ -43,18 +43,57 @@ func phoneParts(phone string) (first, last4 int, ok bool) {
 
 // phoneLike matches runs that look like phone numbers in free text: a plus
 // sign followed by at least seven digits, possibly separated by spaces, dots,
-// dashes or parentheses (Cognito stores numbers in E.164 form, with the plus),
-// or ten to fifteen digits in a row. Dates and counts do not match.
-var phoneLike = regexp.MustCompile(`\+\(?\d(?:[\s().-]?\d){6,}|\b\d{10,15}\b`)
+// dashes or parentheses (Cognito stores numbers in E.164 form, with the plus).
+var phoneLike = regexp.MustCompile(`\+\(?\d(?:[\s().-]?\d){6,}`)
 
 // MaskPhones masks every phone-like number in free text, such as an error
-// message that quotes an attribute value. It is a safety net for logs; the
-// report masks its phone column with MaskPhone.
+// message that quotes an attribute value: numbers with a plus sign, and runs
+// of ten to fifteen digits that stand alone as a word (a number quoted
+// without its plus). Digits inside a path, a name or an identifier (a
+// folder such as export-1764132000/) are left alone so that logs stay
+// usable. It is a safety net for logs; the report masks its phone column
+// with MaskPhone.
 func MaskPhones(text string) string {
 	if !strings.ContainsAny(text, "0123456789") {
 		return text
 	}
-	return phoneLike.ReplaceAllStringFunc(text, MaskPhone)
+	text = phoneLike.ReplaceAllStringFunc(text, MaskPhone)
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(text); {
+		if !isDigit(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isDigit(text[j]) {
+			j++
+		}
+		if n := j - i; n >= 10 && n <= 15 && standsAlone(text, i, j) {
+			b.WriteString(text[last:i])
+			b.WriteString(MaskPhone(text[i:j]))
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// standsAlone reports whether text[i:j] is delimited like a word: by the
+// start or end of the text, white space, quotes, brackets or punctuation
+// that ends a phrase — not by letters, slashes, dashes, underscores or dots
+// inside a name.
+func standsAlone(text string, i, j int) bool {
+	before := i == 0 || strings.IndexByte(" \t\r\n\"'(=:,[{", text[i-1]) >= 0
+	after := j == len(text) || strings.IndexByte(" \t\r\n\"'),;]}", text[j]) >= 0 ||
+		(text[j] == '.' && (j+1 == len(text) || text[j+1] == ' ' || text[j+1] == '\n'))
+	return before && after
 }
 
 // secretPatterns match credential material in free text: an Authorization

@@ -30,6 +30,12 @@ func TestMaskPhones(t *testing.T) {
 		{"phones +1 415 555 0100, +447700900123.", "phones +1******0100, +4******0123."},
 		{"line 12 of 300 rows; 2026-11-26", "line 12 of 300 rows; 2026-11-26"},
 		{"bare 14155550100 digits", "bare +1******0100 digits"},
+		{`json {"phone":"4155550100"}`, `json {"phone":"+4******0100"}`},
+		{"at the end: 4155550100.", "at the end: +4******0100."},
+		{"two 4155550100 4155550101", "two +4******0100 +4******0101"},
+		{"/tmp/demo-1010094088/users.csv", "/tmp/demo-1010094088/users.csv"},
+		{"export-1764132000.csv", "export-1764132000.csv"},
+		{"request c0911700-0000-4000-8000-000000000308", "request c0911700-0000-4000-8000-000000000308"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

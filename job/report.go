@@ -337,9 +337,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  the real run will make %d AdminGetUser calls (each user read counts as a monthly active user) and %d AdminSetUserMFAPreference calls:\n", c.AdminGetUserCalls, c.WriteCalls)
 		fmt.Fprintf(&b, "    about %s at the configured rates, %s at Cognito's full default quota (which production shares)\n", c.AtConfiguredRates.Text, c.AtFullQuota.Text)
 	}
-	if s.StopReason != StopNothingLeft {
-		fmt.Fprintf(&b, "  report: %s\n  summary: %s\n", s.Report, s.SummaryFile)
-	}
+	fmt.Fprintf(&b, "  report: %s\n  summary: %s\n", s.Report, s.SummaryFile)
 	fmt.Fprintf(&b, "  checkpoint: %s\n", s.Checkpoint)
 	if s.Error != "" {
 		fmt.Fprintf(&b, "  error: %s\n", s.Error)

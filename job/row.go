@@ -91,7 +91,7 @@ func rowOutcome(w uint32) Outcome { return Outcome(w & rowOutcomeMask) }
 func decodeRow(w uint32) (o Outcome, s UserState, read bool) {
 	o = rowOutcome(w)
 	pref := (w >> rowPrefShift) & 0x7
-	if pref == prefUnknown {
+	if pref == prefUnknown || o == OutcomePending { // a pending row is the zero word
 		return o, UserState{}, false
 	}
 	f := (w >> rowFlagShift) & 0xFF

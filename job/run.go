@@ -426,9 +426,13 @@ func (r *runner) execute(ctx context.Context, lock checkpoint.Lock) (string, err
 // dispatch reads the input and hands each row that is not done to a worker,
 // or straight to the recorder when it needs no call.
 func (r *runner) dispatch(ctx context.Context, jobs chan<- input.Row, results chan<- result) error {
-	done := make([]bool, len(r.state.Rows))
+	// A bitset of the rows finished before this run, taken before the
+	// recorder starts changing the state (1 bit a row).
+	done := make([]uint64, (len(r.state.Rows)+63)/64)
 	for i, w := range r.state.Rows {
-		done[i] = rowOutcome(w).Done()
+		if rowOutcome(w).Done() {
+			done[i/64] |= 1 << (i % 64)
+		}
 	}
 	f, err := r.open()
 	if err != nil {
@@ -448,10 +452,10 @@ func (r *runner) dispatch(ctx context.Context, jobs chan<- input.Row, results ch
 		if err != nil {
 			return err
 		}
-		if row.Index >= len(done) {
+		if row.Index >= len(r.state.Rows) {
 			return fmt.Errorf("%w: the input changed during the run: more rows than the scan counted", input.ErrInput)
 		}
-		if done[row.Index] {
+		if done[row.Index/64]&(1<<(row.Index%64)) != 0 {
 			continue
 		}
 		if r.cfg.MaxUsers > 0 && n >= r.cfg.MaxUsers {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
@@ -15,10 +14,12 @@ import (
 type demoCmd struct {
 	Users    int           `default:"2000" help:"Users in the simulated pool (a realistic mix of every case the migration handles)."`
 	Dir      string        `help:"Folder for the CSV, checkpoints and reports (default: a new temporary folder)." placeholder:"DIR"`
+	ListRPS  float64       `name:"list-rps" default:"20" help:"ListUsers rate of the demo's export."`
 	ReadRPS  float64       `name:"read-rps" default:"400" help:"AdminGetUser rate of the demo (scaled up from the real default so the demo is short)."`
 	WriteRPS float64       `name:"write-rps" default:"150" help:"AdminSetUserMFAPreference rate of the demo."`
 	Latency  time.Duration `default:"20ms" help:"Simulated Cognito latency per call."`
 	Progress string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display."`
+	Serve    bool          `help:"Do not run the migration: keep the simulated pool up on a loopback port and print the commands to try against it (export, run, kill it, resume, status, report), until Ctrl-C."`
 }
 
 func (c *demoCmd) Run(a *app) error {
@@ -47,26 +48,37 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	srv.SetFaults("", cognitotest.Faults{Latency: c.Latency, Jitter: c.Latency / 2, Error500: 0.01, Seed: 1})
 
-	var b strings.Builder
-	b.WriteString("username\n")
-	for _, s := range seeds {
-		b.WriteString(s.User.Username + "\n")
-	}
-	in := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
-		return err
+	if c.Serve {
+		return c.serve(a, srv, dir)
 	}
 	fmt.Fprintf(a.stderr, "demo: a simulated user pool %s with %d users (legacy SMS MFA, TOTP users, users without a phone, unconfirmed users, ...)\n", cognitotest.DefaultPoolID, c.Users)
-	fmt.Fprintf(a.stderr, "demo: %s, %v latency and 1%% InternalErrorException injected; files in %s\n\n", "no AWS account or network used", c.Latency, dir)
+	fmt.Fprintf(a.stderr, "demo: no AWS account or network used; %v latency and 1%% InternalErrorException injected; files in %s\n\n", c.Latency, dir)
+
+	// Step 1: the export, as an operator starts: ListUsers, no MAU cost.
+	in := filepath.Join(dir, "users.csv")
+	fmt.Fprintf(a.stderr, "demo: step 1/3: export the users with legacy MFA options (ListUsers, 60 users a call)\n")
+	ecfg := job.DefaultExportConfig()
+	ecfg.UserPoolID, ecfg.Output, ecfg.ListRPS, ecfg.ProgressInterval = cognitotest.DefaultPoolID, in, c.ListRPS, snapshotInterval
+	eprog := newExportProgress(c.Progress, con, log.With("pool_id", ecfg.UserPoolID), 5*time.Second)
+	esum, err := job.Export(a.ctx, ecfg, job.ExportDeps{
+		Cognito: job.NewClient(srv.Config(), job.RetryOptions{}), Logger: log, OnProgress: eprog.exportUpdate,
+	})
+	if esum != nil {
+		_ = esum.WriteText(a.stderr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stderr)
 
 	for _, dry := range []bool{true, false} {
 		cfg := job.DefaultConfig()
 		cfg.UserPoolID, cfg.Input, cfg.DryRun = cognitotest.DefaultPoolID, in, dry
 		cfg.ReadRPS, cfg.WriteRPS = c.ReadRPS, c.WriteRPS
 		cfg.ProgressInterval = snapshotInterval
-		step := "step 2/2: the real run"
+		step := "step 3/3: the real run (stop it with Ctrl-C and run the demo's status command: it resumes where it stopped)"
 		if dry {
-			step = "step 1/2: a dry run (no writes), to review before changing anything"
+			step = "step 2/3: a dry run (no writes), to review before changing anything"
 		}
 		fmt.Fprintf(a.stderr, "demo: %s\n", step)
 		runID := job.NewRunID()
@@ -86,5 +98,26 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "demo: done. Read the report: %s\n", filepath.Join(dir, "users.report.csv"))
 	fmt.Fprintf(a.stderr, "demo: see the job's progress as status shows it: cognito-mfa-migrate status --input %s\n", in)
+	return nil
+}
+
+// serve keeps the simulated pool up until the command is interrupted, for
+// trying the real commands against it.
+func (c *demoCmd) serve(a *app, srv *cognitotest.Server, dir string) error {
+	pool := cognitotest.DefaultPoolID
+	fmt.Fprintf(a.stdout, `A simulated user pool %s with %d users is listening at %s (Ctrl-C to stop).
+It accepts any credentials, but the AWS SDK wants some. In another terminal:
+
+  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s
+  cd %s
+  cognito-mfa-migrate export --endpoint-url %s --user-pool-id %s --output users.csv
+  cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --dry-run
+  cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --write-rps 20
+      (interrupt it with Ctrl-C or kill -9, then run the same command again: it resumes)
+  cognito-mfa-migrate status --input users.csv
+  cognito-mfa-migrate report --input users.csv
+`, pool, c.Users, srv.URL, cognitotest.DefaultAccessKeyID, cognitotest.DefaultSecretAccessKey, cognitotest.Region,
+		dir, srv.URL, pool, srv.URL, pool, srv.URL, pool)
+	<-a.ctx.Done()
 	return nil
 }
