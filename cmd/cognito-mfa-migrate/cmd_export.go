@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 )
@@ -92,35 +89,15 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	})
 }
 
-// endExport shows how an export ended, once, like endRun: the summary as
-// text or as one JSON record, and a fatal or usage error logged once. It
-// returns err, marked as shown unless run still has to print it.
+// endExport shows how an export ended, once, like endRun; in JSON mode a
+// stopped export also says that its output was not written.
 func endExport(log *slog.Logger, w io.Writer, format string, sum *job.ExportSummary, err error) error {
+	var ts textSummary
 	if sum != nil {
-		if format == "text" {
-			_ = sum.WriteText(w)
-		} else {
-			log.Info("export summary", "summary", sum)
-		}
+		ts = sum
 	}
-	if err == nil {
-		return nil
-	}
-	switch code := job.ExitCode(err); {
-	case code == 1 || code == 2:
-		msg, fix, _ := strings.Cut(err.Error(), "\n  fix: ")
-		attrs := []any{"error", msg, "exit_code", code}
-		if fix != "" {
-			attrs = append(attrs, "fix", fix)
-		}
-		log.Error("export failed", attrs...)
-		return shownError{err}
-	case format == "text":
-		return err
-	default:
-		log.Warn("export stopped early: the output was NOT written", "error", err.Error(), "exit_code", code)
-		return shownError{err}
-	}
+	return endCommand(log, w, format, ts, err, endMessages{summary: "export summary", failed: "export failed",
+		stopped: "export stopped early: the output was NOT written", alwaysStopped: true})
 }
 
 // newExportProgress returns the export's progress display: a bar counting
@@ -129,16 +106,7 @@ func newExportProgress(mode string, con *console, log *slog.Logger, every time.D
 	p := &progressSink{out: con.barWriter(), log: log, every: every, last: time.Now()}
 	switch progressMode(mode, con) {
 	case "bar":
-		p.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(con.barWriter()),
-			progressbar.OptionSetDescription("listing users"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("users"),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowElapsedTimeOnFinish(),
-		)
+		p.bar = newBar(con.barWriter(), "listing users", "users")
 	case "none":
 		p.log = nil
 	}

@@ -235,11 +235,6 @@ func (c *console) Write(p []byte) (int, error) {
 // barWriter returns the writer the progress bar draws through.
 func (c *console) barWriter() io.Writer { return barOutput{c} }
 
-// setBar does nothing. It remains for code written against an earlier
-// console that cleared the bar through the progressbar API (which raced
-// with the bar's own drawing); draw the bar through barWriter instead.
-func (c *console) setBar(any) {}
-
 // barOutput is the progress bar's side of a console: it keeps track of
 // the width of the bar line on screen.
 type barOutput struct{ c *console }
@@ -272,6 +267,10 @@ func isShown(err error) bool {
 	return errors.As(err, &s)
 }
 
+// textSummary is a summary that can be printed for a person: job.Summary
+// or job.ExportSummary.
+type textSummary interface{ WriteText(io.Writer) error }
+
 // endRun shows how a run ended, once. In text mode it prints the human
 // summary to w; in JSON mode it logs the summary as one record, so that
 // CloudWatch gets one event and stderr holds nothing but JSON lines. A
@@ -279,11 +278,28 @@ func isShown(err error) bool {
 // its fix as a separate attribute. It returns err, marked as shown unless
 // run still has to print the hint of a text-mode stop (exit 3 or 4).
 func endRun(log *slog.Logger, w io.Writer, format string, sum *job.Summary, err error) error {
+	var ts textSummary
+	if sum != nil {
+		ts = sum
+	}
+	return endCommand(log, w, format, ts, err, endMessages{summary: "summary", failed: "run failed", stopped: "run stopped"})
+}
+
+// endMessages are the log messages of endCommand. In JSON mode a stop
+// (exit 3 or 4) is logged with stopped when there is no summary record to
+// say so, or always when alwaysStopped is set.
+type endMessages struct {
+	summary, failed, stopped string
+	alwaysStopped            bool
+}
+
+// endCommand is endRun for any command.
+func endCommand(log *slog.Logger, w io.Writer, format string, sum textSummary, err error, m endMessages) error {
 	if sum != nil {
 		if format == "text" {
 			_ = sum.WriteText(w)
 		} else {
-			log.Info("summary", "summary", sum)
+			log.Info(m.summary, "summary", sum)
 		}
 	}
 	if err == nil {
@@ -296,14 +312,14 @@ func endRun(log *slog.Logger, w io.Writer, format string, sum *job.Summary, err 
 		if fix != "" {
 			attrs = append(attrs, "fix", fix)
 		}
-		log.Error("run failed", attrs...)
+		log.Error(m.failed, attrs...)
 		return shownError{err}
 	case format == "text":
 		return err
-	case sum == nil:
-		// Stopped before the job could make a summary (a signal while
-		// starting): no summary record says so, this one does.
-		log.Warn("run stopped", "error", err.Error(), "exit_code", code)
+	case sum == nil || m.alwaysStopped:
+		// Stopped before the command could make a summary (a signal while
+		// starting), or a stop the summary record alone would understate.
+		log.Warn(m.stopped, "error", err.Error(), "exit_code", code)
 		return shownError{err}
 	default:
 		return shownError{err}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -28,21 +27,6 @@ const (
 	obsSessionToken = "obsSessionToken/IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
 )
 
-// buildObsBinary builds the command into a temporary folder of t, with a
-// version stamped as the release build does, and returns its path.
-func buildObsBinary(t *testing.T) string {
-	t.Helper()
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		goCmd = "go"
-	}
-	bin := filepath.Join(t.TempDir(), "cognito-mfa-migrate")
-	cmd := exec.Command(goCmd, "build", "-o", bin, "-ldflags", "-X main.version=v0.0.0-obs -X main.commit=obs", ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // obsEnv is the whole environment of a subprocess: the credentials above,
 // empty shared config files, no instance metadata, and AWS_CA_BUNDLE kept

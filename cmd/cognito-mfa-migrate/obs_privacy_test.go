@@ -26,7 +26,7 @@ import (
 // is a JSON object carrying the run ID and the pool ID; the EMF metrics on
 // stdout are well formed and add up to the summary.
 func TestOperatorOutput(t *testing.T) {
-	bin := buildObsBinary(t)
+	bin := binary(t) // built once for the package (e2e_harness_test.go)
 	env := obsEnv(t)
 	pool := newObsPool(t, 200)
 

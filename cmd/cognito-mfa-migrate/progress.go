@@ -37,7 +37,6 @@ func (f metricsFlags) emf(w io.Writer, poolID, mode, runID string) (*job.EMF, er
 // interval otherwise. It is called from one goroutine.
 type progressSink struct {
 	out   io.Writer
-	con   *console // unused; see console.setBar
 	bar   *progressbar.ProgressBar
 	log   *slog.Logger
 	every time.Duration
@@ -67,17 +66,7 @@ func newProgressSink(mode string, stderr io.Writer, log *slog.Logger, every time
 	p := &progressSink{out: out, log: log, every: every, last: time.Now()}
 	switch progressMode(mode, stderr) {
 	case "bar":
-		p.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(out),
-			progressbar.OptionSetDescription(label),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowElapsedTimeOnFinish(),
-		)
+		p.bar = newBar(out, label, "rows", progressbar.OptionSetPredictTime(true))
 	case "none":
 		p.log = nil
 	}
@@ -123,4 +112,19 @@ func roundTo(v float64, decimals int) float64 {
 		p *= 10
 	}
 	return float64(int64(v*p+0.5)) / p
+}
+
+// newBar returns a progress bar of unknown size (the caller sets it when it
+// knows it) counting units per second.
+func newBar(w io.Writer, label, unit string, extra ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(-1, append([]progressbar.Option{
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionThrottle(200 * time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+	}, extra...)...)
 }
