@@ -15,14 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
-	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint/checkpointtest"
 )
 
 const e2eBucket = "e2e-checkpoints"
@@ -36,26 +32,8 @@ type fakeS3 struct {
 
 func newFakeS3(t *testing.T) *fakeS3 {
 	t.Helper()
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	srv := httptest.NewServer(faker.Server())
-	t.Cleanup(srv.Close)
-	cfg, err := config.LoadDefaultConfig(t.Context(),
-		config.WithRegion(cognitotest.Region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cognitotest.DefaultAccessKeyID, cognitotest.DefaultSecretAccessKey, "")),
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(srv.URL)
-		o.UsePathStyle = true
-	})
-	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(e2eBucket)}); err != nil {
-		t.Fatalf("CreateBucket: %v", err)
-	}
-	return &fakeS3{url: srv.URL, client: client}
+	url, client := checkpointtest.FakeS3(t, e2eBucket)
+	return &fakeS3{url: url, client: client}
 }
 
 func (s *fakeS3) put(t *testing.T, key string, data []byte) {

@@ -27,7 +27,6 @@ const (
 	obsSessionToken = "obsSessionToken/IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
 )
 
-
 // obsEnv is the whole environment of a subprocess: the credentials above,
 // empty shared config files, no instance metadata, and AWS_CA_BUNDLE kept
 // if set (the SDK must keep working with it).
