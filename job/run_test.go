@@ -444,3 +444,38 @@ var _ CognitoAPI = (*Limited)(nil)
 func staticCreds(key string) aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(key, "secret", "")
 }
+
+func TestRunStopsOnSystemicFailures(t *testing.T) {
+	e := newTestEnv(t, 400)
+	e.srv.SetFaults("AdminGetUser", cognitotest.Faults{Error500: 1}) // Cognito is broken
+	cfg := e.config()
+	cfg.ReadRPS, cfg.Workers = 200, 4
+	cfg.Retry.MaxAttempts = 2
+	cfg.MaxFailures = Threshold{Count: 5}
+	sum, err := e.run(t, cfg)
+	if ExitCode(err) != 1 || sum == nil || sum.StopReason != StopMaxFailures {
+		t.Fatalf("Run() = %v (exit %d), want a stop at --max-failures (exit 1)", err, ExitCode(err))
+	}
+	if !strings.Contains(err.Error(), "InternalErrorException") {
+		t.Errorf("error %q does not name the last error code", err)
+	}
+	failed, pending := sum.Outcomes["failed"], sum.Outcomes["pending"]
+	// Past the 6th failure, only the users in flight (at most Workers) and the
+	// results already queued for the recorder (at most 2×Workers) may add to it.
+	if failed <= 5 || failed > 6+3*int64(cfg.Workers) || pending < 300 {
+		t.Errorf("failed %d, pending %d: want the run stopped just past 5 failures, most users untouched", failed, pending)
+	}
+
+	// Cognito recovers: the next run retries the failed users and finishes.
+	e.srv.SetFaults("AdminGetUser", cognitotest.Faults{})
+	sum, err = e.run(t, cfg)
+	if err != nil || sum.Outcomes["failed"] != 0 || sum.Remaining != 0 {
+		t.Fatalf("rerun = %v, outcomes %v; want every user done, none failed", err, sum.Outcomes)
+	}
+	got := outcomesByUser(t, cfg.ReportLocation())
+	for _, s := range e.seeds {
+		if got[s.User.Username] != s.Want {
+			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], s.Want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ type runCmd struct {
 	ReadRPS        float64       `name:"read-rps" default:"${read_rps}" help:"AdminGetUser calls per second; Cognito's UserRead quota is ${quota_read}/s per account and Region, shared with production (0 = unlimited)."`
 	WriteRPS       float64       `name:"write-rps" default:"${write_rps}" help:"AdminSetUserMFAPreference calls per second; Cognito's UserResourceUpdate quota is ${quota_write}/s, not adjustable, shared with production (0 = unlimited)."`
 	Workers        int           `default:"${workers}" help:"Most users in flight at once; the job sizes itself below this from the rates and the observed latency."`
-	MaxFailures    job.Threshold `default:"${max_failures}" help:"Stop when more users than this have failed: a count (50) or a percentage of the users processed (5%); 0 = never."`
+	MaxFailures    job.Threshold `default:"${max_failures}" help:"Stop (exit 1) when more users than this have failed: a count (50) or a percentage of the users processed so far, counted over at least 100 users (5%); 0 = never."`
 	MaxAttempts    int           `default:"${max_attempts}" help:"Attempts per call for 5xx answers, resets and timeouts (throttling is retried longer: the rate limiter paces it)."`
 	MaxDuration    time.Duration `help:"End this run after this long (a time-boxed slice), saving the checkpoint; exit 4 until the job is done." placeholder:"DURATION"`
 	MaxUsers       int           `help:"End this run after this many rows; exit 4 until the job is done." placeholder:"N"`
