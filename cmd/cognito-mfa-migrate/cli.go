@@ -109,11 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "cognito-mfa-migrate: %s\n", scrub(err.Error()))
-		if kctx != nil {
-			fmt.Fprintf(stderr, "run '%s --help' for usage\n", kctx.Command())
-		} else {
-			fmt.Fprintln(stderr, "run 'cognito-mfa-migrate --help' for usage")
-		}
+		fmt.Fprintf(stderr, "run 'cognito-mfa-migrate %s--help' for usage\n", commandOf(parser, args))
 		return fmt.Errorf("%w: %w", job.ErrUsage, err)
 	}
 	a := &app{ctx: ctx, getenv: getenv, stdout: stdout, stderr: stderr, cli: &c}
@@ -124,6 +120,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	return err
+}
+
+// commandOf returns "<command> " when args name one of the commands, so that
+// a usage error can point at that command's help, and "" otherwise.
+func commandOf(p *kong.Kong, args []string) string {
+	for _, a := range args {
+		for _, n := range p.Model.Children {
+			if a == n.Name {
+				return a + " "
+			}
+		}
+	}
+	return ""
 }
 
 // newParser returns the kong parser of the command line, filling c. Tests

@@ -150,6 +150,23 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestUsageErrorPointsAtHelp checks that a parse error points at the help of
+// the command it was made in.
+func TestUsageErrorPointsAtHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--input", "users.csv"}, "run 'cognito-mfa-migrate run --help' for usage"},
+		{[]string{"export", "--bogus"}, "run 'cognito-mfa-migrate export --help' for usage"},
+		{[]string{"migrate"}, "run 'cognito-mfa-migrate --help' for usage"},
+	} {
+		if _, _, stderr := runCLI(t, nil, tt.args...); !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: stderr = %q, want it to say %q", tt.args, stderr, tt.want)
+		}
+	}
+}
+
 // TestVersion checks the version command of an unstamped build (the stamped
 // one is checked on the built binary in TestCommandLine).
 func TestVersion(t *testing.T) {
