@@ -428,6 +428,13 @@ func TestRunRespectsRates(t *testing.T) {
 	if _, err := e.run(t, cfg); err != nil {
 		t.Fatal(err)
 	}
+	if raceEnabled {
+		// The fake shares this process: under the race detector its own
+		// arrival timestamps lag by tens of milliseconds, so the windows it
+		// measures say nothing about what was sent. The run above still
+		// exercises the paced paths for data races.
+		t.Skip("arrival-time windows are not measurable under -race")
+	}
 	for _, c := range []struct {
 		cat  cognitotest.Category
 		rate float64
