@@ -116,12 +116,7 @@ func newExportProgress(mode string, con *console, log *slog.Logger, every time.D
 // exportUpdate takes one snapshot of an export.
 func (p *progressSink) exportUpdate(pr job.ExportProgress) {
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("listing users: %d with legacy MFA, %d pages", pr.Legacy, pr.Pages))
-		_ = p.bar.Set64(pr.Users)
-		if pr.Final {
-			_ = p.bar.Finish()
-			fmt.Fprintln(p.out)
-		}
+		p.drawBar(fmt.Sprintf("listing users: %d with legacy MFA, %d pages", pr.Legacy, pr.Pages), pr.Users, pr.Final)
 		return
 	}
 	if p.log == nil || (!pr.Final && time.Since(p.last) < p.every) {

@@ -27,31 +27,17 @@ const (
 	obsSessionToken = "obsSessionToken/IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
 )
 
-// obsEnv is the whole environment of a subprocess: the credentials above,
-// empty shared config files, no instance metadata, and AWS_CA_BUNDLE kept
-// if set (the SDK must keep working with it).
+// obsEnv is the whole environment of a subprocess: the isolated
+// environment of the e2e tests (empty shared config files, no instance
+// metadata, AWS_CA_BUNDLE kept) with the distinctive credentials above. For
+// a key set twice, os/exec uses the last value.
 func obsEnv(t *testing.T) []string {
 	t.Helper()
-	dir := t.TempDir()
-	empty := filepath.Join(dir, "aws-config-empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{
-		"AWS_ACCESS_KEY_ID=" + obsAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + obsSecretKey,
-		"AWS_SESSION_TOKEN=" + obsSessionToken,
-		"AWS_REGION=" + cognitotest.Region,
-		"AWS_CONFIG_FILE=" + empty,
-		"AWS_SHARED_CREDENTIALS_FILE=" + empty,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"HOME=" + dir,
-		"TMPDIR=" + dir,
-	}
-	if v, ok := os.LookupEnv("AWS_CA_BUNDLE"); ok {
-		env = append(env, "AWS_CA_BUNDLE="+v)
-	}
-	return env
+	return append(isolatedEnv(t, t.TempDir()),
+		"AWS_ACCESS_KEY_ID="+obsAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+obsSecretKey,
+		"AWS_SESSION_TOKEN="+obsSessionToken,
+	)
 }
 
 // obsResult is what a subprocess printed and how it ended.

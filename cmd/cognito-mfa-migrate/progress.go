@@ -82,12 +82,7 @@ func (p *progressSink) update(pr job.Progress) {
 		if p.bar.GetMax64() != pr.Rows {
 			p.bar.ChangeMax64(pr.Rows)
 		}
-		p.bar.Describe(fmt.Sprintf("read %.0f/s write %.0f/s", pr.Read.Achieved, pr.Write.Achieved))
-		_ = p.bar.Set64(pr.Done)
-		if pr.Final {
-			_ = p.bar.Finish()
-			fmt.Fprintln(p.out)
-		}
+		p.drawBar(fmt.Sprintf("read %.0f/s write %.0f/s", pr.Read.Achieved, pr.Write.Achieved), pr.Done, pr.Final)
 		return
 	}
 	if p.log == nil || (!pr.Final && time.Since(p.last) < p.every) {
@@ -127,4 +122,15 @@ func newBar(w io.Writer, label, unit string, extra ...progressbar.Option) *progr
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 	}, extra...)...)
+}
+
+// drawBar updates the bar: its description and count, and on the final
+// snapshot its end and a new line.
+func (p *progressSink) drawBar(desc string, n int64, final bool) {
+	p.bar.Describe(desc)
+	_ = p.bar.Set64(n)
+	if final {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.out)
+	}
 }
