@@ -38,6 +38,19 @@ const (
 	minFailureSample = 100
 )
 
+// runSeconds is the floor of a run's time that the rates set (DESIGN.md,
+// "Rate limits"): max(reads / read rate, writes / write rate), in seconds.
+// A rate that is unlimited (<= 0 or +Inf) adds no time.
+func runSeconds(reads, writes, readRPS, writeRPS float64) float64 {
+	at := func(n, rps float64) float64 {
+		if rps <= 0 || math.IsInf(rps, 1) {
+			return 0
+		}
+		return n / rps
+	}
+	return math.Max(at(reads, readRPS), at(writes, writeRPS))
+}
+
 // Threshold is a failure limit, either a count ("50") or a percentage of the
 // users processed so far ("5%"). The zero value never trips.
 type Threshold struct {

@@ -2,6 +2,7 @@ package job
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,22 @@ func TestDerivedLocations(t *testing.T) {
 	}
 	if got := c.SummaryLocation(); got != "out.json" {
 		t.Errorf("SummaryLocation() = %q, want the flag's value", got)
+	}
+}
+
+func TestRunSeconds(t *testing.T) {
+	tests := []struct {
+		reads, writes, readRPS, writeRPS, want float64
+	}{
+		{1000, 100, 40, 10, 25}, // reads bind
+		{1000, 650, 40, 10, 65}, // writes bind
+		{1000, 650, 0, 10, 65},  // unlimited reads add nothing
+		{1000, 650, 40, 0, 25},  // unlimited writes add nothing
+		{1000, 650, math.Inf(1), math.Inf(1), 0},
+	}
+	for _, tt := range tests {
+		if got := runSeconds(tt.reads, tt.writes, tt.readRPS, tt.writeRPS); got != tt.want {
+			t.Errorf("runSeconds(%v, %v, %v, %v) = %v, want %v", tt.reads, tt.writes, tt.readRPS, tt.writeRPS, got, tt.want)
+		}
 	}
 }

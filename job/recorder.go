@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"strings"
 	"time"
 
@@ -241,7 +240,7 @@ func (r *runner) progress(counts []int64, final bool) {
 		p.Calls[op] = r.stats.Snapshot(op)
 	}
 	p.Read, p.Write = r.rateSummary(r.read, OpAdminGetUser), r.rateSummary(r.write, OpAdminSetUserMFAPreference)
-	p.ETA = r.eta(p.Rows-p.Done, counts)
+	p.ETA = r.eta(p.Rows - p.Done)
 	r.d.OnProgress(p)
 }
 
@@ -257,7 +256,7 @@ func (r *runner) rateSummary(l *Limiter, op Op) RateSummary {
 
 // eta estimates the time left for remaining rows at the current rates, from
 // the share of users that needed a write so far (all of them until known).
-func (r *runner) eta(remaining int64, counts []int64) time.Duration {
+func (r *runner) eta(remaining int64) time.Duration {
 	if remaining <= 0 {
 		return 0
 	}
@@ -271,10 +270,7 @@ func (r *runner) eta(remaining int64, counts []int64) time.Duration {
 	if r.cfg.Verify {
 		reads += writeShare * float64(remaining)
 	}
-	secs := math.Max(reads/r.read.Rate(), writeShare*float64(remaining)/r.write.Rate())
-	if math.IsInf(secs, 0) || math.IsNaN(secs) {
-		return 0
-	}
+	secs := runSeconds(reads, writeShare*float64(remaining), r.read.Rate(), r.write.Rate())
 	return time.Duration(secs * float64(time.Second))
 }
 

@@ -275,14 +275,7 @@ func (r *runner) cost() *Cost {
 		reads += writes
 	}
 	at := func(readRPS, writeRPS float64) Duration {
-		secs := 0.0
-		if readRPS > 0 {
-			secs = float64(reads) / readRPS
-		}
-		if writeRPS > 0 {
-			secs = math.Max(secs, float64(writes)/writeRPS)
-		}
-		return newDuration(secs)
+		return newDuration(runSeconds(float64(reads), float64(writes), readRPS, writeRPS))
 	}
 	return &Cost{
 		AdminGetUserCalls: reads, WriteCalls: writes,

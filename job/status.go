@@ -88,14 +88,7 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 		s.ETA.WriteShare = 0
 	}
 	at := func(r, w float64) Duration {
-		secs := 0.0
-		if r > 0 {
-			secs = float64(s.Remaining) / r
-		}
-		if w > 0 {
-			secs = math.Max(secs, s.ETA.WriteShare*float64(s.Remaining)/w)
-		}
-		return newDuration(secs)
+		return newDuration(runSeconds(float64(s.Remaining), s.ETA.WriteShare*float64(s.Remaining), r, w))
 	}
 	s.ETA.AtConfiguredRates = at(readRPS, writeRPS)
 	s.ETA.AtFullQuota = at(QuotaUserRead, QuotaUserResourceUpdate)
