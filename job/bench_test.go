@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
@@ -117,7 +118,7 @@ func benchConfig(input string) Config {
 func runBench(tb testing.TB, srv *cognitotest.Server, cfg Config, onProgress func(Progress)) *Summary {
 	tb.Helper()
 	sum, err := Run(tb.Context(), cfg, Deps{
-		Cognito:    NewClient(srv.Config(), cfg.Retry),
+		Cognito:    cognito.NewClient(srv.Config(), cfg.Retry),
 		Store:      checkpoint.NewFile(cfg.CheckpointLocation()),
 		OnProgress: onProgress,
 		Host:       "bench",
@@ -319,7 +320,7 @@ func BenchmarkOverhead(b *testing.B) {
 		for range 2 {
 			srv := newSyntheticServer(b, 1)
 			runtime.GC()
-			bare = max(bare, bareLoop(b, NewClient(srv.Config(), RetryOptions{}), users, workers))
+			bare = max(bare, bareLoop(b, cognito.NewClient(srv.Config(), cognito.RetryOptions{}), users, workers))
 			srv.Close()
 
 			srv = newSyntheticServer(b, 1)

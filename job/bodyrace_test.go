@@ -21,6 +21,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 )
 
@@ -124,7 +125,7 @@ func (h *raceHarness) afterResponse(stack *middleware.Stack) error {
 
 // TestRequestBodyRace pages ListUsers (responses of about 13 KiB) through a
 // client built the way the command builds it: config.LoadDefaultConfig,
-// then NewClient. With the race forced on every call, each page must arrive
+// then cognito.NewClient. With the race forced on every call, each page must arrive
 // whole and the connection must be kept. The same calls through a plain SDK
 // client show that the harness does force the race.
 func TestRequestBodyRace(t *testing.T) {
@@ -151,7 +152,7 @@ func TestRequestBodyRace(t *testing.T) {
 		wantLost  bool
 	}{
 		{"NewClient", func(cfg aws.Config, opts ...func(*cip.Options)) *cip.Client {
-			return NewClient(cfg, RetryOptions{}, opts...)
+			return cognito.NewClient(cfg, cognito.RetryOptions{}, opts...)
 		}, false},
 		{"SDK client without the workaround", cip.NewFromConfig, true},
 	}
@@ -229,8 +230,8 @@ func TestRequestBodyRaceRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := srv.Config()
-	cfg.APIOptions = nil // NewClient alone installs the workaround
-	c := NewClient(cfg, RetryOptions{MaxBackoff: time.Millisecond})
+	cfg.APIOptions = nil // cognito.NewClient alone installs the workaround
+	c := cognito.NewClient(cfg, cognito.RetryOptions{MaxBackoff: time.Millisecond})
 	srv.FailNext("ListUsers", cognitotest.FaultError500, 2)
 	out, err := c.ListUsers(t.Context(), &cip.ListUsersInput{UserPoolId: aws.String(testPool), Limit: aws.Int32(60)})
 	if err != nil || len(out.Users) != 1 {

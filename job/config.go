@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 )
 
 // Defaults. Cognito's quotas are per account and Region and shared with
@@ -126,7 +128,7 @@ type Config struct {
 	ReadRPS, WriteRPS, ListRPS float64 // per-category rates; <= 0 means unlimited
 	Workers                    int     // upper bound of concurrent users in flight
 	MaxFailures                Threshold
-	Retry                      RetryOptions
+	Retry                      cognito.RetryOptions
 
 	MaxDuration     time.Duration // end the slice after this long (0 = no limit)
 	MaxUsers        int           // end the slice after this many users (0 = no limit)

@@ -16,7 +16,9 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
 // ListUsersPageSize is the number of users the export asks ListUsers for
@@ -74,9 +76,9 @@ func (c *ExportConfig) OutputLocation() string {
 
 // ExportDeps are the parts of an export that come from outside.
 type ExportDeps struct {
-	Cognito ListUsersAPI // usually NewClient(...); paced by Export
-	Files   Files        // where the output goes
-	Logger  *slog.Logger // nil discards logs
+	Cognito cognito.ListUsersAPI // usually NewClient(...); paced by Export
+	Files   Files                // where the output goes
+	Logger  *slog.Logger         // nil discards logs
 
 	// OnProgress, if not nil, is called every ExportConfig.ProgressInterval
 	// and once at the end (Final set), never concurrently. It must not block
@@ -88,32 +90,32 @@ type ExportDeps struct {
 // lines. The number of users in the pool is not known until the end.
 type ExportProgress struct {
 	Elapsed        time.Duration
-	Users          int64       // users listed so far
-	Legacy         int64       // of those, users with legacy MFA options
-	Written        int64       // rows written to the output so far
-	Pages          int64       // ListUsers pages received
-	UsersPerSecond float64     // users listed per second, on average
-	List           RateSummary // the ListUsers rate limit
-	Final          bool        // the last snapshot
+	Users          int64            // users listed so far
+	Legacy         int64            // of those, users with legacy MFA options
+	Written        int64            // rows written to the output so far
+	Pages          int64            // ListUsers pages received
+	UsersPerSecond float64          // users listed per second, on average
+	List           pace.RateSummary // the ListUsers rate limit
+	Final          bool             // the last snapshot
 }
 
 // ExportSummary describes a finished or stopped export.
 type ExportSummary struct {
-	PoolID           string      `json:"user_pool_id"`
-	Output           string      `json:"output"`
-	All              bool        `json:"all"`
-	Written          bool        `json:"output_written"` // false: the output was left as it was
-	StopReason       string      `json:"stop_reason"`    // StopCompleted, StopSignal, StopThrottled or StopFatal
-	Users            int64       `json:"users_listed"`
-	Legacy           int64       `json:"users_with_legacy_mfa_options"`
-	LegacySMS        int64       `json:"users_with_legacy_sms"`          // legacy options include SMS
-	LegacySMSNoPhone int64       `json:"users_with_legacy_sms_no_phone"` // ...and no phone_number attribute
-	Rows             int64       `json:"rows"`                           // rows in the output
-	Pages            int64       `json:"pages"`                          // ListUsers pages received
-	ListUsers        OpStats     `json:"list_users"`
-	Rate             RateSummary `json:"list_rate"`
-	DurationSeconds  float64     `json:"duration_seconds"`
-	Error            string      `json:"error,omitempty"`
+	PoolID           string           `json:"user_pool_id"`
+	Output           string           `json:"output"`
+	All              bool             `json:"all"`
+	Written          bool             `json:"output_written"` // false: the output was left as it was
+	StopReason       string           `json:"stop_reason"`    // StopCompleted, StopSignal, StopThrottled or StopFatal
+	Users            int64            `json:"users_listed"`
+	Legacy           int64            `json:"users_with_legacy_mfa_options"`
+	LegacySMS        int64            `json:"users_with_legacy_sms"`          // legacy options include SMS
+	LegacySMSNoPhone int64            `json:"users_with_legacy_sms_no_phone"` // ...and no phone_number attribute
+	Rows             int64            `json:"rows"`                           // rows in the output
+	Pages            int64            `json:"pages"`                          // ListUsers pages received
+	ListUsers        cognito.OpStats  `json:"list_users"`
+	Rate             pace.RateSummary `json:"list_rate"`
+	DurationSeconds  float64          `json:"duration_seconds"`
+	Error            string           `json:"error,omitempty"`
 }
 
 // exporter is one execution of Export. Counters are atomic because the
@@ -122,9 +124,9 @@ type exporter struct {
 	cfg   ExportConfig
 	d     ExportDeps
 	log   *slog.Logger
-	api   *Limited
-	lim   *Limiter
-	stats *Stats
+	api   cognito.ListUsersAPI
+	lim   *pace.Limiter
+	stats *cognito.Stats
 	start time.Time
 
 	users, legacy, legacySMS, legacySMSNoPhone, rows, pages atomic.Int64
@@ -142,7 +144,7 @@ type exporter struct {
 // Export returns a summary (nil only when it could not start) and an error
 // that says how it ended: nil when the output was written; an error
 // wrapping ErrExportStopped (and so ErrStopped) when ctx ended or Cognito
-// kept throttling; a *FatalError for a wrong pool or rejected credentials;
+// kept throttling; a *cognito.FatalError for a wrong pool or rejected credentials;
 // an error wrapping ErrUsage for a bad configuration; anything else for
 // other failures. In every error case the output was not written.
 func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary, error) {
@@ -152,19 +154,19 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 	if d.Cognito == nil {
 		return nil, errors.New("job.Export: ExportDeps.Cognito is required")
 	}
-	e := &exporter{cfg: cfg, d: d, log: d.Logger, stats: &Stats{}, start: time.Now()}
+	e := &exporter{cfg: cfg, d: d, log: d.Logger, stats: &cognito.Stats{}, start: time.Now()}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.log = e.log.With("pool_id", cfg.UserPoolID)
-	e.lim = NewLimiter("list", cfg.ListRPS, func(c LimitChange) {
+	e.lim = pace.NewLimiter("list", cfg.ListRPS, func(c pace.Change) {
 		if c.Reason == "throttled" {
-			e.log.Warn("Cognito is throttling ListUsers: rate lowered", "from_rps", round2(c.From), "to_rps", round2(c.To))
+			e.log.Warn("Cognito is throttling ListUsers: rate lowered", "from_rps", pace.Round2(c.From), "to_rps", pace.Round2(c.To))
 		} else {
-			e.log.Info("ListUsers rate back to the configured value", "rps", round2(c.To))
+			e.log.Info("ListUsers rate back to the configured value", "rps", pace.Round2(c.To))
 		}
 	})
-	e.api = NewLimited(nil, d.Cognito, nil, nil, e.lim, e.stats)
+	e.api = cognito.PaceList(d.Cognito, e.lim, e.stats)
 	out := cfg.OutputLocation()
 	e.log.Info("export started", "output", out, "all", cfg.All, "list_rps", cfg.ListRPS)
 
@@ -187,7 +189,7 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 	sum := e.summary(out, err)
 	e.log.Info("export ended", "output", out, "output_written", sum.Written, "reason", sum.StopReason,
 		"users", sum.Users, "with_legacy_mfa_options", sum.Legacy, "rows", sum.Rows, "pages", sum.Pages,
-		"duration_seconds", round2(sum.DurationSeconds))
+		"duration_seconds", pace.Round2(sum.DurationSeconds))
 	return sum, err
 }
 
@@ -234,14 +236,14 @@ func (e *exporter) write(ctx context.Context, w io.Writer) error {
 
 // listError turns a ListUsers failure into Export's error.
 func (e *exporter) listError(ctx context.Context, err error) error {
-	cls, code := classify(ctx.Err(), err)
+	cls, code := cognito.Classify(ctx.Err(), err)
 	switch cls {
-	case classCanceled:
+	case cognito.ClassCanceled:
 		return e.stopped(StopSignal, nil)
-	case classThrottled:
+	case cognito.ClassThrottled:
 		return e.stopped(StopThrottled, err)
-	case classFatal:
-		return &FatalError{Op: "ListUsers", Code: code, Err: err}
+	case cognito.ClassFatal:
+		return &cognito.FatalError{Op: "ListUsers", Code: code, Err: err}
 	default:
 		return fmt.Errorf("ListUsers failed on page %d, after retries: %w", e.pages.Load()+1, err)
 	}
@@ -303,19 +305,14 @@ func (e *exporter) progress(final bool) ExportProgress {
 		List: e.rate(el), Final: final,
 	}
 	if s := el.Seconds(); s > 0 {
-		p.UsersPerSecond = round2(float64(p.Users) / s)
+		p.UsersPerSecond = pace.Round2(float64(p.Users) / s)
 	}
 	return p
 }
 
 // rate describes the ListUsers limiter over elapsed.
-func (e *exporter) rate(elapsed time.Duration) RateSummary {
-	st := e.lim.State()
-	rs := RateSummary{Configured: st.Configured, Current: round2(st.Current), Throttles: st.Throttles, Cuts: st.Cuts}
-	if s := elapsed.Seconds(); s > 0 {
-		rs.Achieved = round2(float64(e.stats.Snapshot(OpListUsers).Attempts) / s)
-	}
-	return rs
+func (e *exporter) rate(elapsed time.Duration) pace.RateSummary {
+	return e.lim.Summary(e.stats.Attempts(cognito.OpListUsers), elapsed)
 }
 
 func (e *exporter) summary(out string, err error) *ExportSummary {
@@ -323,7 +320,7 @@ func (e *exporter) summary(out string, err error) *ExportSummary {
 	s := &ExportSummary{
 		PoolID: e.cfg.UserPoolID, Output: out, All: e.cfg.All, Written: err == nil, StopReason: StopCompleted,
 		Users: e.users.Load(), Legacy: e.legacy.Load(), LegacySMS: e.legacySMS.Load(), LegacySMSNoPhone: e.legacySMSNoPhone.Load(),
-		Rows: e.rows.Load(), Pages: e.pages.Load(), ListUsers: e.stats.Snapshot(OpListUsers), Rate: e.rate(el), DurationSeconds: el.Seconds(),
+		Rows: e.rows.Load(), Pages: e.pages.Load(), ListUsers: e.stats.Snapshot(cognito.OpListUsers), Rate: e.rate(el), DurationSeconds: el.Seconds(),
 	}
 	if err != nil {
 		s.Rows, s.Error, s.StopReason = 0, Scrub(err.Error()), e.stopReason

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint/checkpointtest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
@@ -79,13 +80,13 @@ func newPool(t testing.TB, users []cognitotest.User) *cognitotest.Server {
 	return srv
 }
 
-// exportClient returns the client the command builds (NewClient) aimed at
+// exportClient returns the client the command builds (cognito.NewClient) aimed at
 // srv, without the fake's own workaround for the SDK's request body race:
-// NewClient's must do.
+// cognito.NewClient's must do.
 func exportClient(srv *cognitotest.Server) *cip.Client {
 	cfg := srv.Config()
 	cfg.APIOptions = nil
-	return NewClient(cfg, RetryOptions{MaxBackoff: 20 * time.Millisecond})
+	return cognito.NewClient(cfg, cognito.RetryOptions{MaxBackoff: 20 * time.Millisecond})
 }
 
 func testExportConfig(out string) ExportConfig {
@@ -157,7 +158,7 @@ func runConfig(in string) Config {
 	cfg := DefaultConfig()
 	cfg.UserPoolID, cfg.Input = testPool, in
 	cfg.ReadRPS, cfg.WriteRPS = 0, 0 // unlimited: the fake keeps no quota here
-	cfg.Retry = RetryOptions{MaxBackoff: 20 * time.Millisecond}
+	cfg.Retry = cognito.RetryOptions{MaxBackoff: 20 * time.Millisecond}
 	cfg.ProgressInterval, cfg.SaveInterval = 100*time.Millisecond, 200*time.Millisecond
 	return cfg
 }
@@ -305,7 +306,7 @@ func TestExportContents(t *testing.T) {
 // cancelingLister cancels the export's context just before its call number
 // at, as a signal would.
 type cancelingLister struct {
-	ListUsersAPI
+	cognito.ListUsersAPI
 	at, n  int
 	cancel context.CancelFunc
 }
@@ -386,7 +387,7 @@ func TestExportErrors(t *testing.T) {
 		{"rejected credentials", func(srv *cognitotest.Server, cfg *ExportConfig, d *ExportDeps) {
 			c := srv.Config()
 			c.Credentials = staticCreds("AKIDWRONG")
-			d.Cognito = NewClient(c, RetryOptions{})
+			d.Cognito = cognito.NewClient(c, cognito.RetryOptions{})
 		}, 1, "credentials"},
 		{"access denied", func(srv *cognitotest.Server, cfg *ExportConfig, d *ExportDeps) {
 			srv.SetAuthError("AccessDeniedException", "")
@@ -410,9 +411,9 @@ func TestExportErrors(t *testing.T) {
 			if ExitCode(err) != tt.wantExit || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("Export() = %v (exit %d), want exit %d mentioning %q", err, ExitCode(err), tt.wantExit, tt.wantMsg)
 			}
-			var fe *FatalError
+			var fe *cognito.FatalError
 			if tt.wantExit == 1 && !errors.As(err, &fe) {
-				t.Errorf("Export() = %T, want a *FatalError", err)
+				t.Errorf("Export() = %T, want a *cognito.FatalError", err)
 			}
 			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 				t.Errorf("folder holds %d files, want none", len(entries))

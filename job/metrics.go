@@ -7,6 +7,9 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
 // Metrics in CloudWatch Embedded Metric Format (EMF).
@@ -74,7 +77,7 @@ type EMF struct {
 
 	mu     sync.Mutex
 	lastAt time.Duration // Progress.Elapsed of the last document
-	last   [numOps]OpStats
+	last   [cognito.NumOps]cognito.OpStats
 	sent   map[string]int64 // counts written so far, per metric
 	err    error
 	lines  int
@@ -166,7 +169,7 @@ func (e *EMF) document(p Progress) map[string]any {
 		DimensionPool:     e.pool,
 		DimensionMode:     e.mode,
 		"RunId":           e.runID,
-		"IntervalSeconds": round2(secs),
+		"IntervalSeconds": pace.Round2(secs),
 		"Final":           p.Final,
 	}
 	var metrics []emfMetric
@@ -196,8 +199,8 @@ func (e *EMF) document(p Progress) map[string]any {
 	}
 	add("RemainingRows", unitCount, float64(max(p.Rows-p.Done, 0)))
 
-	limits := [numOps]RateSummary{OpAdminGetUser: p.Read, OpAdminSetUserMFAPreference: p.Write}
-	for op := range numOps {
+	limits := [cognito.NumOps]pace.RateSummary{cognito.OpAdminGetUser: p.Read, cognito.OpAdminSetUserMFAPreference: p.Write}
+	for op := range cognito.NumOps {
 		c := p.Calls[op]
 		if c.Attempts == 0 && c.Calls == 0 {
 			continue
@@ -209,7 +212,7 @@ func (e *EMF) document(p Progress) map[string]any {
 		count(name+".Errors", c.Errors)
 		d := c.Sub(e.last[op])
 		if secs > 0 {
-			add(name+".Rate", unitRate, round2(float64(max(d.Attempts, 0))/secs))
+			add(name+".Rate", unitRate, pace.Round2(float64(max(d.Attempts, 0))/secs))
 		}
 		if l := limits[op]; l.Configured > 0 {
 			add(name+".RateLimit", unitRate, l.Current)

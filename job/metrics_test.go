@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 )
 
@@ -233,13 +234,13 @@ func TestEMFAddsUpToSummary(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.UserPoolID, cfg.Input, cfg.MaxUsers = cognitotest.DefaultPoolID, in, maxUsers
 			cfg.ReadRPS, cfg.WriteRPS = 3000, 1500
-			cfg.Retry = RetryOptions{MaxBackoff: 5 * time.Millisecond}
+			cfg.Retry = cognito.RetryOptions{MaxBackoff: 5 * time.Millisecond}
 			cfg.ProgressInterval = 10 * time.Millisecond
 			var out bytes.Buffer
 			runID := NewRunID()
 			emf := NewEMF(&out, cfg.UserPoolID, cfg.Mode(), runID, 25*time.Millisecond)
 			sum, err := Run(t.Context(), cfg, Deps{
-				Cognito: NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
+				Cognito: cognito.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
 				OnProgress: emf.Observe, RunID: runID,
 			})
 			if sum == nil {
@@ -320,7 +321,7 @@ func TestEMFInterval(t *testing.T) {
 // counted before its first attempt) and checks that no document has a
 // negative count and that the documents add up to the final figure.
 func TestEMFCountsNeverNegative(t *testing.T) {
-	snaps := []OpStats{
+	snaps := []cognito.OpStats{
 		{Calls: 10, Attempts: 13, Retries: 3},
 		{Calls: 20, Attempts: 21, Retries: 1}, // ten calls in flight, not attempted yet
 		{Calls: 30, Attempts: 35, Retries: 5},
@@ -329,7 +330,7 @@ func TestEMFCountsNeverNegative(t *testing.T) {
 	e := NewEMF(&out, "us-east-1_X", "apply", "r", 0)
 	for i, s := range snaps {
 		p := Progress{Elapsed: time.Duration(i+1) * time.Second, Final: i == len(snaps)-1}
-		p.Calls[OpAdminGetUser] = s
+		p.Calls[cognito.OpAdminGetUser] = s
 		e.Observe(p)
 	}
 	docs := emfDocs(t, out.Bytes())

@@ -1,8 +1,11 @@
 package job
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Outcome is the result recorded for one input row. The zero value,
@@ -71,4 +74,77 @@ func ParseOutcome(s string) (Outcome, error) {
 		}
 	}
 	return 0, fmt.Errorf("unknown outcome %q", s)
+}
+
+// Stop reasons recorded in the run history and the summary.
+const (
+	StopCompleted   = "completed"
+	StopNothingLeft = "nothing-left"
+	StopSignal      = "signal"
+	StopMaxDuration = "max-duration"
+	StopMaxUsers    = "max-users"
+	StopThrottled   = "throttled"
+	StopMaxFailures = "max-failures"
+	StopFatal       = "fatal"
+)
+
+// resumable reports whether a run that stopped for reason can simply be run
+// again: it was asked to stop, or Cognito kept throttling. A fatal or
+// max-failures stop needs the operator first.
+func resumable(reason string) bool {
+	switch reason {
+	case StopSignal, StopMaxDuration, StopMaxUsers, StopThrottled:
+		return true
+	}
+	return false
+}
+
+// tally counts rows per outcome; index numOutcomes counts words whose
+// outcome is unknown (a newer version's checkpoint).
+type tally [numOutcomes + 1]int64
+
+// add counts n more rows with outcome o.
+func (t *tally) add(o Outcome, n int64) { t[min(o, numOutcomes)] += n }
+
+// done counts the rows that are finished.
+func (t *tally) done() int64 {
+	var n int64
+	for o, c := range t[:numOutcomes] {
+		if Outcome(o).Done() {
+			n += c
+		}
+	}
+	return n
+}
+
+// total counts every row.
+func (t *tally) total() int64 {
+	var n int64
+	for _, c := range t {
+		n += c
+	}
+	return n
+}
+
+// byName returns the counts as stored in the checkpoint and the summary:
+// keyed by outcome name, pending included, outcomes with no rows left out.
+func (t *tally) byName() map[string]int64 {
+	m := map[string]int64{}
+	for o, n := range t[:numOutcomes] {
+		if n > 0 {
+			m[Outcome(o).String()] = n
+		}
+	}
+	return m
+}
+
+// NewRunID returns a new run ID: the UTC start time and about 46 random
+// bits in hex, such as 20250102T030405Z-a123456789ab. It sorts by start
+// time. The random part starts with a letter, so that it is never a run of
+// digits that MaskPhones would take for a phone number.
+func NewRunID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	b[0] = 0xa0 + b[0]%0x60 // first hex digit a–f
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
 // TestRunQuotaExact runs 3,000 users with the fake's quotas set exactly at
@@ -112,8 +113,8 @@ func TestRunThrottlingStorm(t *testing.T) {
 	if !recovered {
 		t.Fatalf("the write rate never came back to %v/s after the storm (lowest %v/s, %d cuts)", writeRPS, lowest, cuts)
 	}
-	if lowest > writeRPS*DecreaseFactor {
-		t.Errorf("lowest write rate after the storm = %v/s, want at most %v/s (one cut)", lowest, writeRPS*DecreaseFactor)
+	if lowest > writeRPS*pace.DecreaseFactor {
+		t.Errorf("lowest write rate after the storm = %v/s, want at most %v/s (one cut)", lowest, writeRPS*pace.DecreaseFactor)
 	}
 	if st := e.srv.Stats("AdminSetUserMFAPreference"); st.Throttled < stormCalls {
 		t.Errorf("the fake throttled %d write calls, want the %d of the storm", st.Throttled, stormCalls)

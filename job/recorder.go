@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 )
 
 // minSaveSpacing is the least time between two saves triggered by
@@ -20,54 +22,76 @@ const minSaveSpacing = time.Second
 // retried at the next one) before the run stops.
 const maxSaveFailures = 3
 
-// Progress is a snapshot of a run for progress bars, log lines and metrics.
-type Progress struct {
-	Elapsed   time.Duration
-	Rows      int64            // data rows in the input
-	Done      int64            // rows finished, by this run or earlier ones
-	ThisRun   int64            // rows recorded by this run
-	Outcomes  map[string]int64 // rows per outcome, whole job
-	Read      RateSummary
-	Write     RateSummary
-	ETA       time.Duration // time left at the current rates; 0 when unknown
-	Final     bool          // the last snapshot of the run
-	Calls     [numOps]OpStats
-	MaxWorker int64 // users allowed in flight now
+// saveTimeout bounds one save when no stop budget bounds it sooner.
+const saveTimeout = 60 * time.Second
 
-	// ThisRunOutcomes counts the rows recorded by this run per outcome, as
-	// the summary's this_run does (a failed row retried and migrated counts
-	// once, as migrated).
-	ThisRunOutcomes map[string]int64
+// recorder is the only owner of a job's checkpoint state and of this run's
+// tallies. While a run goes on, only the goroutine running record touches
+// its fields; before record starts and after it returns, the runner that
+// made it may (it loads the state, saves the run's start and end, and
+// writes the report and summary from it).
+type recorder struct {
+	store       checkpoint.Store
+	lease       *lease
+	log         *slog.Logger
+	noMask      bool
+	saveEvery   int
+	saveEach    time.Duration // Config.SaveInterval
+	progressInt time.Duration
+	maxFailures Threshold
+	// meter returns this run's figures (rates, throttles) and call
+	// counters, kept in the run history and the cumulative stats.
+	meter func() (figures map[string]float64, calls map[string]int64)
+	// onProgress, if not nil, gets a snapshot every progressInt and once
+	// at the end, from record's goroutine.
+	onProgress func(t tallies, final bool)
+
+	state   *checkpoint.State
+	version string           // of the checkpoint loaded or last saved; "" before the first save
+	prior   map[string]int64 // state.Stats when this run started
+	t       tallies
 }
 
-// RateSummary describes one rate-limited category.
-type RateSummary struct {
-	Configured float64 `json:"configured_rps"` // 0 = unlimited
-	Current    float64 `json:"current_rps"`    // after adaptive cuts; 0 = unlimited
-	Achieved   float64 `json:"achieved_rps"`   // requests sent per second by this run
-	Throttles  int64   `json:"throttles"`
-	Cuts       int64   `json:"rate_cuts"`
+// tallies are the counts a recorder keeps: the whole job's rows per
+// outcome, and the rows this run recorded.
+type tallies struct {
+	job     tally
+	thisRun tally
+	rows    int64 // rows recorded by this run
 }
 
-// record is the recorder: the only goroutine that changes the checkpoint
-// state while the run goes on. It saves the state in batches and reports
-// progress. It returns when results is closed, or with an error that makes
-// the run fatal.
-func (r *runner) record(ctx context.Context, results <-chan result) error {
-	counts := r.outcomeCounts()
-	var processed, users, failures int64
+// adopt makes st the state the recorder owns, loaded at version.
+func (r *recorder) adopt(st *checkpoint.State, version string) {
+	if st.Notes == nil {
+		st.Notes = map[int]string{}
+	}
+	r.state, r.version = st, version
+	r.prior = maps.Clone(st.Stats)
+	r.t = tallies{job: tallyRows(st.Rows)}
+}
+
+// remaining counts the rows of the job that are not done.
+func (r *recorder) remaining() int64 { return r.t.job.total() - r.t.job.done() }
+
+// record records results until the channel is closed, saving the state in
+// batches and reporting progress. A result that says the run cannot go on
+// (a fatal error, throttling that outlasted its retries, too many
+// failures) asks stop to end the run; the rows in flight are still
+// recorded as they come.
+func (r *recorder) record(ctx context.Context, results <-chan result, stop func(reason string, err error)) {
+	var users, failures int64
 	pending, saveFailures := 0, 0
 	lastSave := time.Now()
-	saveTick := time.NewTicker(min(r.cfg.SaveInterval, time.Second))
+	saveTick := time.NewTicker(min(r.saveEach, time.Second))
 	defer saveTick.Stop()
-	progTick := time.NewTicker(r.cfg.ProgressInterval)
+	progTick := time.NewTicker(r.progressInt)
 	defer progTick.Stop()
 
 	trySave := func() {
-		if err := r.save(ctx); err != nil {
+		if err := r.save(ctx, time.Time{}); err != nil {
 			saveFailures++
-			if errors.Is(err, checkpoint.ErrConflict) || saveFailures >= maxSaveFailures {
-				r.stop(StopFatal, err)
+			if errors.Is(err, checkpoint.ErrConflict) || errors.Is(err, errLeaseLost) || saveFailures >= maxSaveFailures {
+				stop(StopFatal, err)
 				return
 			}
 			r.log.Warn("checkpoint save failed; will retry", "error", err)
@@ -80,204 +104,122 @@ func (r *runner) record(ctx context.Context, results <-chan result) error {
 		select {
 		case res, ok := <-results:
 			if !ok {
-				r.thisRun = processed
-				r.progress(counts, true)
-				return nil
+				r.progress(true)
+				return
 			}
 			switch res.cls {
-			case classCanceled:
+			case cognito.ClassCanceled:
 				continue // stays pending; redone by the next run
-			case classFatal:
-				r.stop(StopFatal, &FatalError{Op: res.op.String(), Code: codeOf(res.err), Err: res.err})
+			case cognito.ClassFatal:
+				stop(StopFatal, &cognito.FatalError{Op: res.op.String(), Code: cognito.ErrorCode(res.err), Err: res.err})
 				continue
-			case classThrottled:
-				r.stop(StopThrottled, fmt.Errorf("Cognito kept throttling %s through %d attempts; production traffic may be using the quota: resume later or lower the rate: %w",
-					res.op, DefaultMaxThrottleAttempts, res.err))
+			case cognito.ClassThrottled:
+				stop(StopThrottled, fmt.Errorf("Cognito kept throttling %s through %d attempts; production traffic may be using the quota: resume later or lower the rate: %w",
+					res.op, cognito.DefaultMaxThrottleAttempts, res.err))
 				continue
 			}
-			old := rowOutcome(r.state.Rows[res.index])
-			counts[old]--
-			counts[res.outcome]++
-			r.state.Rows[res.index] = encodeRow(res.outcome, res.state)
-			note := MaskPhones(res.note)
-			if r.cfg.NoMask && res.state != nil {
-				note = joinNote(note, res.state.Phone)
-			}
-			if note != "" {
-				r.state.Notes[res.index] = note
-			} else {
-				delete(r.state.Notes, res.index)
-			}
-			processed++
-			r.thisRun = processed
-			r.thisRunCounts[res.outcome]++
+			r.put(res)
 			if res.called {
 				users++
 			}
 			if res.outcome == OutcomeFailed {
 				failures++
-				if r.cfg.MaxFailures.Exceeded(failures, users) {
-					r.stop(StopMaxFailures, fmt.Errorf("%d of %d users failed, more than --max-failures %s allows; last error: %s",
-						failures, users, r.cfg.MaxFailures, Scrub(errText(res.err))))
+				if r.maxFailures.Exceeded(failures, users) {
+					stop(StopMaxFailures, fmt.Errorf("%d of %d users failed, more than --max-failures %s allows; last error: %s",
+						failures, users, r.maxFailures, Scrub(errText(res.err))))
 				}
 			}
 			pending++
-			if pending >= r.cfg.SaveEvery && time.Since(lastSave) >= minSaveSpacing {
+			if pending >= r.saveEvery && time.Since(lastSave) >= minSaveSpacing {
 				trySave()
 			}
 		case <-saveTick.C:
-			if pending > 0 && time.Since(lastSave) >= r.cfg.SaveInterval {
+			if pending > 0 && time.Since(lastSave) >= r.saveEach {
 				trySave()
 			}
 		case <-progTick.C:
-			r.progress(counts, false)
+			r.progress(false)
 		}
 	}
 }
 
-// outcomeCounts counts the rows of the state per outcome.
-func (r *runner) outcomeCounts() []int64 {
-	counts := make([]int64, numOutcomes+1)
-	for _, w := range r.state.Rows {
-		o := rowOutcome(w)
-		if o >= numOutcomes {
-			o = numOutcomes
-		}
-		counts[o]++
+// put records one row's result in the state and the tallies.
+func (r *recorder) put(res result) {
+	r.t.job.add(rowOutcome(r.state.Rows[res.index]), -1)
+	r.t.job.add(res.outcome, 1)
+	r.state.Rows[res.index] = encodeRow(res.outcome, res.state)
+	note := MaskPhones(res.note)
+	if r.noMask && res.state != nil {
+		note = joinNote(note, res.state.Phone)
 	}
-	return counts
+	if note != "" {
+		r.state.Notes[res.index] = note
+	} else {
+		delete(r.state.Notes, res.index)
+	}
+	r.t.rows++
+	r.t.thisRun.add(res.outcome, 1)
+}
+
+func (r *recorder) progress(final bool) {
+	if r.onProgress != nil {
+		r.onProgress(r.t, final)
+	}
+}
+
+// startRun adds this run to the history.
+func (r *recorder) startRun(run checkpoint.Run) { r.state.Runs = append(r.state.Runs, run) }
+
+// endRun records how this run ended in the history.
+func (r *recorder) endRun(reason string) {
+	if n := len(r.state.Runs); n > 0 {
+		r.state.Runs[n-1].Ended = time.Now().UTC()
+		r.state.Runs[n-1].Reason = reason
+	}
 }
 
 // save writes the state to the store, conditionally on the version loaded
-// or last saved, so that a second runner's checkpoint is never overwritten.
-func (r *runner) save(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+// or last saved, so that a second runner's checkpoint is never overwritten;
+// and only while the lease holds, so that a runner that lost its lock (or
+// was frozen past it) writes nothing. A non-zero deadline bounds it (the
+// stop budget); else it gets saveTimeout.
+func (r *recorder) save(ctx context.Context, deadline time.Time) error {
+	if err := r.lease.valid(); err != nil {
+		return fmt.Errorf("checkpoint not saved: %w", err)
+	}
+	if deadline.IsZero() {
+		deadline = time.Now().Add(saveTimeout)
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	st := r.state
 	st.Updated = time.Now().UTC()
-	st.Counts = countsMap(r.outcomeCounts())
-	st.Stats = r.cumulativeStats()
+	st.Counts = r.t.job.byName()
+	figures, calls := r.meter()
+	st.Stats = maps.Clone(r.prior)
+	if st.Stats == nil {
+		st.Stats = map[string]int64{}
+	}
+	for k, v := range calls {
+		st.Stats[k] += v
+	}
 	if n := len(st.Runs); n > 0 {
-		st.Runs[n-1].Processed = r.thisRun
-		st.Runs[n-1].Figures = r.figures()
+		st.Runs[n-1].Processed = r.t.rows
+		st.Runs[n-1].Figures = figures
 	}
 	data, err := st.Encode()
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	v, err := r.d.Store.Save(ctx, data, r.version)
+	v, err := r.store.Save(ctx, data, r.version)
 	if errors.Is(err, checkpoint.ErrConflict) {
-		return fmt.Errorf("checkpoint %s was written by someone else since this run loaded it; stopping so as not to overwrite it: %w", r.d.Store, err)
+		return fmt.Errorf("checkpoint %s was written by someone else since this run loaded it; stopping so as not to overwrite it: %w", r.store, err)
 	}
 	if err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", r.d.Store, err)
+		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	r.version = v
 	return nil
-}
-
-// countsMap turns per-outcome counts into the map stored in the checkpoint
-// and the summary. Pending is included; outcomes with no rows are left out.
-func countsMap(counts []int64) map[string]int64 {
-	m := map[string]int64{}
-	for o, n := range counts[:numOutcomes] {
-		if n > 0 {
-			m[Outcome(o).String()] = n
-		}
-	}
-	return m
-}
-
-// figures are this run's rates and throttles, kept in its history entry so
-// that status can show them.
-func (r *runner) figures() map[string]float64 {
-	m := map[string]float64{}
-	for _, c := range []struct {
-		name string
-		rs   RateSummary
-	}{{"read", r.rateSummary(r.read, OpAdminGetUser)}, {"write", r.rateSummary(r.write, OpAdminSetUserMFAPreference)}} {
-		m[c.name+"_rps_achieved"] = c.rs.Achieved
-		m[c.name+"_rps_configured"] = c.rs.Configured
-		m[c.name+"_rps_current"] = c.rs.Current
-		m[c.name+"_throttles"] = float64(c.rs.Throttles)
-		m[c.name+"_rate_cuts"] = float64(c.rs.Cuts)
-	}
-	return m
-}
-
-// cumulativeStats adds this run's call counters to those of earlier runs.
-func (r *runner) cumulativeStats() map[string]int64 {
-	m := maps.Clone(r.prior)
-	if m == nil {
-		m = map[string]int64{}
-	}
-	for op := range numOps {
-		s := r.stats.Snapshot(op)
-		m[op.String()+".calls"] += s.Calls
-		m[op.String()+".attempts"] += s.Attempts
-		m[op.String()+".throttled"] += s.Throttled
-		m[op.String()+".errors"] += s.Errors
-	}
-	return m
-}
-
-// progress reports a snapshot to Deps.OnProgress.
-func (r *runner) progress(counts []int64, final bool) {
-	if r.d.OnProgress == nil {
-		return
-	}
-	p := Progress{
-		Elapsed: time.Since(r.started), Rows: int64(len(r.state.Rows)), ThisRun: r.thisRun,
-		Outcomes: countsMap(counts), Final: final, MaxWorker: r.target.Load(),
-		ThisRunOutcomes: countsMap(r.thisRunCounts[:]),
-	}
-	for o, n := range counts[:numOutcomes] {
-		if Outcome(o).Done() {
-			p.Done += n
-		}
-	}
-	for op := range numOps {
-		p.Calls[op] = r.stats.Snapshot(op)
-	}
-	p.Read, p.Write = r.rateSummary(r.read, OpAdminGetUser), r.rateSummary(r.write, OpAdminSetUserMFAPreference)
-	p.ETA = r.eta(p.Rows - p.Done)
-	r.d.OnProgress(p)
-}
-
-// rateSummary describes a limiter and what this run achieved through it.
-func (r *runner) rateSummary(l *Limiter, op Op) RateSummary {
-	ls := l.State()
-	s := RateSummary{Configured: round2(ls.Configured), Current: round2(ls.Current), Throttles: ls.Throttles, Cuts: ls.Cuts}
-	if secs := time.Since(r.started).Seconds(); secs > 0 {
-		s.Achieved = round2(float64(r.stats.ops[op].attempts.Load()) / secs)
-	}
-	return s
-}
-
-// eta estimates the time left for remaining rows at the current rates, from
-// the share of users that needed a write so far (all of them until known).
-func (r *runner) eta(remaining int64) time.Duration {
-	if remaining <= 0 {
-		return 0
-	}
-	writeShare := 1.0
-	if r.cfg.DryRun {
-		writeShare = 0
-	} else if read := r.stats.ops[OpAdminGetUser].calls.Load(); read > 0 {
-		writeShare = float64(r.stats.ops[OpAdminSetUserMFAPreference].calls.Load()) / float64(read)
-	}
-	reads := float64(remaining)
-	if r.cfg.Verify {
-		reads += writeShare * float64(remaining)
-	}
-	secs := runSeconds(reads, writeShare*float64(remaining), r.read.Rate(), r.write.Rate())
-	return time.Duration(secs * float64(time.Second))
-}
-
-// codeOf returns the error code an API error carries.
-func codeOf(err error) string {
-	_, code := classify(nil, err)
-	return code
 }
 
 func errText(err error) string {

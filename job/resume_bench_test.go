@@ -17,6 +17,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
@@ -69,7 +70,7 @@ func BenchmarkResume(b *testing.B) {
 		b.StartTimer()
 
 		ctx, cancel := context.WithCancel(context.Background())
-		api := &firstCall{CognitoAPI: NewClient(srv.Config(), cfg.Retry), first: cancel}
+		api := &firstCall{API: cognito.NewClient(srv.Config(), cfg.Retry), first: cancel}
 		stopSampling := sampleHeap(&peak, base)
 		start := time.Now()
 		sum, err := Run(ctx, cfg, Deps{Cognito: api, Store: checkpoint.NewFile(cp)})
@@ -96,7 +97,7 @@ func BenchmarkResume(b *testing.B) {
 // firstCall is the Cognito client of BenchmarkResume: it records when the
 // first call is made and then calls first (which stops the run).
 type firstCall struct {
-	CognitoAPI
+	cognito.API
 	at    atomic.Pointer[time.Time]
 	once  sync.Once
 	first func()
@@ -108,7 +109,7 @@ func (f *firstCall) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput,
 		f.at.Store(&now)
 		f.first()
 	})
-	return f.CognitoAPI.AdminGetUser(ctx, in, optFns...)
+	return f.API.AdminGetUser(ctx, in, optFns...)
 }
 
 // heapMetric is the runtime/metrics name of the bytes in heap objects, live

@@ -1,5 +1,7 @@
 package job
 
+import "strings"
+
 // A row word is the uint32 the checkpoint keeps for every input row. It holds
 // the row's outcome and enough of the user's state before the change to
 // rebuild the report line without calling Cognito again:
@@ -137,4 +139,41 @@ func phoneFromParts(first, last4 int) string {
 		last4 /= 10
 	}
 	return string(b)
+}
+
+// The note codec: a row's note (error code, invalid-input reason,
+// duplicate-of) is kept beside its word in the checkpoint.
+
+// notePhone separates a row's note from the full phone number that a run
+// with Config.NoMask appends to it. The checkpoint's row word keeps only the
+// masked number; the full one lives in the note, so a checkpoint made with
+// --no-mask holds phone numbers and must be protected like the report.
+const notePhone = "\x1ephone="
+
+// joinNote returns the note of a row whose full phone number is kept.
+func joinNote(note, phone string) string {
+	if phone == "" {
+		return note
+	}
+	return note + notePhone + phone
+}
+
+// noteNotRead is the detail of a no_legacy_mfa row the job did not read
+// because the export listed no legacy MFA options for the user.
+const noteNotRead = "not read: the export shows no legacy MFA options"
+
+// splitNote splits a row's note into its text and the full phone number, if
+// a run with Config.NoMask kept one.
+func splitNote(note string) (text, phone string) {
+	text, phone, _ = strings.Cut(note, notePhone)
+	return text, phone
+}
+
+// tallyRows counts the outcomes of checkpoint row words.
+func tallyRows(rows []uint32) tally {
+	var t tally
+	for _, w := range rows {
+		t.add(rowOutcome(w), 1)
+	}
+	return t
 }

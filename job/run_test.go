@@ -17,6 +17,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
@@ -65,7 +66,7 @@ func (e *testEnv) config() Config {
 	cfg.UserPoolID = testPool
 	cfg.Input = e.input
 	cfg.ReadRPS, cfg.WriteRPS = 2000, 1000
-	cfg.Retry = RetryOptions{MaxBackoff: 20 * time.Millisecond}
+	cfg.Retry = cognito.RetryOptions{MaxBackoff: 20 * time.Millisecond}
 	cfg.ProgressInterval = 100 * time.Millisecond
 	cfg.SaveInterval = 200 * time.Millisecond
 	return cfg
@@ -73,7 +74,7 @@ func (e *testEnv) config() Config {
 
 func (e *testEnv) deps(cfg Config) Deps {
 	return Deps{
-		Cognito: NewClient(e.srv.Config(), cfg.Retry),
+		Cognito: cognito.NewClient(e.srv.Config(), cfg.Retry),
 		Store:   checkpoint.NewFile(cfg.CheckpointLocation()),
 		Host:    "test",
 	}
@@ -352,7 +353,7 @@ func TestRunFatalErrors(t *testing.T) {
 		{"rejected credentials", func(e *testEnv, cfg *Config, d *Deps) {
 			c := e.srv.Config()
 			c.Credentials = staticCreds("AKIDWRONG")
-			d.Cognito = NewClient(c, cfg.Retry)
+			d.Cognito = cognito.NewClient(c, cfg.Retry)
 		}, "credentials"},
 		{"expired token", func(e *testEnv, cfg *Config, d *Deps) {
 			e.srv.SetAuthError("ExpiredTokenException", "The security token included in the request is expired")
@@ -369,9 +370,9 @@ func TestRunFatalErrors(t *testing.T) {
 			if ExitCode(err) != 1 {
 				t.Fatalf("Run() = %v (exit %d), want a fatal error (exit 1)", err, ExitCode(err))
 			}
-			var fe *FatalError
+			var fe *cognito.FatalError
 			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("Run() error = %q, want a FatalError mentioning %q", err, tt.wantMsg)
+				t.Errorf("Run() error = %q, want a cognito.FatalError mentioning %q", err, tt.wantMsg)
 			}
 			if n := e.srv.Calls("AdminGetUser"); n > 2*DefaultWorkers {
 				t.Errorf("%d AdminGetUser calls before stopping, want a few", n)
@@ -444,9 +445,6 @@ func TestRunRespectsRates(t *testing.T) {
 		}
 	}
 }
-
-// Compile-time check that the limited client still satisfies the interface.
-var _ CognitoAPI = (*Limited)(nil)
 
 func staticCreds(key string) aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(key, "secret", "")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
-	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
 // Status is the progress of a job as its checkpoint records it.
@@ -57,14 +57,11 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 		Checkpoint: store.String(), PoolID: st.Identity.PoolID, Mode: st.Identity.Mode, InputSHA256: st.Identity.InputSHA256,
 		Created: st.Created, Updated: st.Updated, Rows: int64(len(st.Rows)), Calls: st.Stats, Runs: st.Runs,
 	}
-	counts := make([]int64, numOutcomes+1)
+	var counts tally
 	var read, writes int64
 	for _, w := range st.Rows {
 		o, _, wasRead := decodeRow(w)
-		counts[min(o, numOutcomes)]++
-		if o.Done() {
-			s.Done++
-		}
+		counts.add(o, 1)
 		if wasRead {
 			read++
 		}
@@ -72,7 +69,7 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 			writes++
 		}
 	}
-	s.Outcomes = countsMap(counts)
+	s.Outcomes, s.Done = counts.byName(), counts.done()
 	s.Remaining = s.Rows - s.Done
 	if s.Rows > 0 {
 		s.Percent = math.Round(1000*float64(s.Done)/float64(s.Rows)) / 10
@@ -82,7 +79,7 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 	}
 	s.ETA = ETA{ReadRPS: readRPS, WriteRPS: writeRPS, WriteShare: 1}
 	if read > 0 {
-		s.ETA.WriteShare = round2(float64(writes) / float64(read))
+		s.ETA.WriteShare = pace.Round2(float64(writes) / float64(read))
 	}
 	if s.Mode == "dry-run" {
 		s.ETA.WriteShare = 0
@@ -144,40 +141,4 @@ func (s *Status) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12] + "…"
-	}
-	return sha
-}
-
-// RebuildReport writes the per-user report of the checkpoint in store to
-// the output location, reading usernames from the input the checkpoint was
-// made from (checked by its SHA-256). Phone numbers are masked unless noMask
-// is set, as WriteReport does. It takes no lock.
-func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in, out, tmpDir string, noMask bool) error {
-	data, _, err := store.Load(ctx)
-	if err != nil {
-		return fmt.Errorf("load checkpoint %s: %w", store, err)
-	}
-	st, err := checkpoint.Decode(data)
-	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", store, err)
-	}
-	open, err := files.Opener(ctx, in)
-	if err != nil {
-		return err
-	}
-	opts := input.Options{UsernameColumn: st.Identity.Flags["username-column"]}
-	scan, err := input.ScanInput(ctx, open, in, opts, tmpDir)
-	if err != nil {
-		return err
-	}
-	if scan.SHA256 != st.Identity.InputSHA256 {
-		return fmt.Errorf("%w: %s is not the input of checkpoint %s (sha256 %s, the checkpoint's is %s)",
-			input.ErrInput, in, store, short(scan.SHA256), short(st.Identity.InputSHA256))
-	}
-	return files.Write(ctx, out, func(w io.Writer) error { return WriteReport(w, open, in, opts, st, noMask) })
 }

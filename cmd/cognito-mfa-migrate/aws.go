@@ -13,6 +13,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 )
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -36,7 +37,7 @@ type awsClients struct {
 // loadAWS loads the AWS configuration from the standard chain and builds the
 // Cognito client (and an S3 client when a location needs one). The Cognito
 // Region is --region, else the pool ID's Region, else the chain's.
-func loadAWS(ctx context.Context, f awsFlags, poolID string, retry job.RetryOptions, locations ...string) (*awsClients, error) {
+func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.RetryOptions, locations ...string) (*awsClients, error) {
 	opts := sdkLogOptions(f.log)
 	if f.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(f.Profile))
@@ -56,10 +57,10 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry job.RetryOpti
 		return nil, fmt.Errorf("%w: no AWS Region: pass --region or set AWS_REGION", job.ErrUsage)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, &job.FatalError{Op: "load AWS credentials", Code: "NoCredentials", Err: err}
+		return nil, &cognito.FatalError{Op: "load AWS credentials", Code: "NoCredentials", Err: err}
 	}
 	c := &awsClients{cfg: cfg}
-	c.cognito = job.NewClient(cfg, retry, func(o *cip.Options) {
+	c.cognito = cognito.NewClient(cfg, retry, func(o *cip.Options) {
 		o.Region = region
 		if f.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(f.EndpointURL)

@@ -12,6 +12,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 )
 
 const envPrefix = "COGNITO_MFA_MIGRATE"
@@ -188,7 +189,7 @@ func defaultVars() kong.Vars {
 		"list_rps":          f(job.DefaultListRPS),
 		"workers":           strconv.Itoa(job.DefaultWorkers),
 		"max_failures":      job.DefaultMaxFailures,
-		"max_attempts":      strconv.Itoa(job.DefaultMaxAttempts),
+		"max_attempts":      strconv.Itoa(cognito.DefaultMaxAttempts),
 		"shutdown_timeout":  job.DefaultShutdownTimeout.String(),
 		"save_every":        strconv.Itoa(job.DefaultSaveEvery),
 		"save_interval":     job.DefaultSaveInterval.String(),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 )
 
 // exportCmd is the export command: the users of a pool with legacy MFA
@@ -79,7 +80,7 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	if c.ProgressInterval <= 0 {
 		return nil, usageErr("--progress-interval must be positive")
 	}
-	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, job.RetryOptions{}, cfg.OutputLocation())
+	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cognito.RetryOptions{}, cfg.OutputLocation())
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 )
 
@@ -61,7 +62,7 @@ func (c *demoCmd) Run(a *app) error {
 	ecfg.UserPoolID, ecfg.Output, ecfg.ListRPS, ecfg.ProgressInterval = cognitotest.DefaultPoolID, in, c.ListRPS, snapshotInterval
 	eprog := newExportProgress(c.Progress, con, log.With("pool_id", ecfg.UserPoolID), 5*time.Second)
 	esum, err := job.Export(a.ctx, ecfg, job.ExportDeps{
-		Cognito: job.NewClient(srv.Config(), job.RetryOptions{}), Logger: log, OnProgress: eprog.exportUpdate,
+		Cognito: cognito.NewClient(srv.Config(), cognito.RetryOptions{}), Logger: log, OnProgress: eprog.exportUpdate,
 	})
 	if esum != nil {
 		_ = esum.WriteText(a.stderr)
@@ -85,7 +86,7 @@ func (c *demoCmd) Run(a *app) error {
 		runLog := log.With("run_id", runID, "pool_id", cfg.UserPoolID)
 		prog := newProgressSink(c.Progress, con, runLog, 5*time.Second, map[bool]string{true: "dry run", false: "migrating"}[dry])
 		sum, err := job.Run(a.ctx, cfg, job.Deps{
-			Cognito: job.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
+			Cognito: cognito.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
 			Logger: log, OnProgress: prog.update, Host: "demo", Version: version, RunID: runID,
 		})
 		if sum != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 )
 
 // phoneValuer is a slog.LogValuer whose value holds a phone number.
@@ -140,7 +141,7 @@ func TestSDKLogger(t *testing.T) {
 // fix, and which errors run still has to print.
 func TestEndRun(t *testing.T) {
 	sum := &job.Summary{RunID: "r1", PoolID: "us-east-1_X", Mode: "apply", StopReason: job.StopCompleted, Outcomes: map[string]int64{"migrated": 3}}
-	fatal := &job.FatalError{Op: "AdminGetUser", Code: "AccessDeniedException", Err: errors.New("api error AccessDeniedException: denied")}
+	fatal := &cognito.FatalError{Op: "AdminGetUser", Code: "AccessDeniedException", Err: errors.New("api error AccessDeniedException: denied")}
 	stopped := fmt.Errorf("%w (max-duration)", job.ErrStopped)
 	tests := []struct {
 		name      string

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
 
@@ -265,8 +266,8 @@ var narrowInterfaces = []struct {
 	prefix string
 	typ    reflect.Type
 }{
-	{"cognito-idp", reflect.TypeFor[job.CognitoAPI]()},
-	{"cognito-idp", reflect.TypeFor[job.ListUsersAPI]()},
+	{"cognito-idp", reflect.TypeFor[cognito.API]()},
+	{"cognito-idp", reflect.TypeFor[cognito.ListUsersAPI]()},
 	{"s3", reflect.TypeFor[job.S3API]()},
 	{"s3", reflect.TypeFor[checkpoint.S3API]()},
 }

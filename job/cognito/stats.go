@@ -1,4 +1,4 @@
-package job
+package cognito
 
 import (
 	"math"
@@ -14,10 +14,11 @@ const (
 	OpAdminGetUser Op = iota
 	OpAdminSetUserMFAPreference
 	OpListUsers
-	numOps
+	// NumOps is the number of operations, for arrays indexed by Op.
+	NumOps
 )
 
-var opNames = [numOps]string{"AdminGetUser", "AdminSetUserMFAPreference", "ListUsers"}
+var opNames = [NumOps]string{"AdminGetUser", "AdminSetUserMFAPreference", "ListUsers"}
 
 // String returns the API name of the operation.
 func (o Op) String() string { return opNames[o] }
@@ -36,7 +37,6 @@ type opCounters struct {
 	throttled atomic.Int64 // attempts answered with a throttling code
 	failed    atomic.Int64 // attempts that ended in any other error
 	latencyNs atomic.Int64 // sum of attempt latencies
-	waitNs    atomic.Int64 // time spent waiting for the limiter
 	hist      [histBuckets]atomic.Int64
 }
 
@@ -59,8 +59,14 @@ func (c *opCounters) observe(d time.Duration, throttled, failed bool) {
 // Stats holds the call counters of a run. The zero value is ready to use and
 // safe for concurrent use.
 type Stats struct {
-	ops [numOps]opCounters
+	ops [NumOps]opCounters
 }
+
+// Calls returns the calls made of op so far (retries not counted).
+func (s *Stats) Calls(op Op) int64 { return s.ops[op].calls.Load() }
+
+// Attempts returns the requests sent for op so far, retries included.
+func (s *Stats) Attempts(op Op) int64 { return s.ops[op].attempts.Load() }
 
 // OpStats is a snapshot of one operation's counters.
 type OpStats struct {

@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -52,8 +52,9 @@ type cut struct {
 	before float64 // the rate before the cut
 }
 
-// LimitChange describes one change of a category's rate, for logs.
-type LimitChange struct {
+// Change describes one change of a category's rate, for logs. Its fields
+// are set by the limiter that reports it.
+type Change struct {
 	Category string  // "read", "write" or "list"
 	From, To float64 // requests per second
 	Reason   string  // "throttled" or "recovered"
@@ -66,7 +67,7 @@ type Limiter struct {
 	category string
 	max      float64 // configured rate; +Inf when unlimited
 	lim      *rate.Limiter
-	onChange func(LimitChange)
+	onChange func(Change)
 	waiters  atomic.Int64 // callers in Wait
 
 	mu        sync.Mutex
@@ -84,7 +85,7 @@ type Limiter struct {
 // NewLimiter returns a limiter for category at rps requests per second; rps
 // <= 0 means unlimited. onChange, if not nil, is called once for every cut
 // and once when the rate is back at the configured value; it must not block.
-func NewLimiter(category string, rps float64, onChange func(LimitChange)) *Limiter {
+func NewLimiter(category string, rps float64, onChange func(Change)) *Limiter {
 	l := &Limiter{category: category, onChange: onChange}
 	if rps <= 0 || math.IsInf(rps, 1) {
 		l.max, l.cur = math.Inf(1), math.Inf(1)
@@ -181,7 +182,7 @@ func (l *Limiter) Throttled(sentAt time.Time) {
 	to := l.cur
 	l.mu.Unlock()
 	if l.onChange != nil && to != from {
-		l.onChange(LimitChange{Category: l.category, From: from, To: to, Reason: "throttled"})
+		l.onChange(Change{Category: l.category, From: from, To: to, Reason: "throttled"})
 	}
 }
 
@@ -220,7 +221,7 @@ func (l *Limiter) grow(now time.Time) {
 	}
 	l.mu.Unlock()
 	if restored && l.onChange != nil {
-		l.onChange(LimitChange{Category: l.category, From: from, To: l.max, Reason: "recovered"})
+		l.onChange(Change{Category: l.category, From: from, To: l.max, Reason: "recovered"})
 	}
 }
 
@@ -228,8 +229,8 @@ func (l *Limiter) grow(now time.Time) {
 // at least one call every ten seconds.
 func (l *Limiter) floor() float64 { return math.Max(0.01*l.max, 0.1) }
 
-// LimiterState is a snapshot of a limiter.
-type LimiterState struct {
+// State is a snapshot of a limiter.
+type State struct {
 	Configured float64 `json:"configured_rps"` // 0 when unlimited
 	Current    float64 `json:"current_rps"`    // 0 when unlimited
 	Cuts       int64   `json:"cuts"`           // times the rate was lowered
@@ -237,18 +238,18 @@ type LimiterState struct {
 }
 
 // State returns the limiter's current settings and counters.
-func (l *Limiter) State() LimiterState {
+func (l *Limiter) State() State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := LimiterState{Configured: l.max, Current: l.cur, Cuts: l.cuts, Throttles: l.throttles}
+	s := State{Configured: l.max, Current: l.cur, Cuts: l.cuts, Throttles: l.throttles}
 	if math.IsInf(l.max, 1) {
 		s.Configured, s.Current = 0, 0
 	}
 	return s
 }
 
-// waiting returns the number of callers in Wait now.
-func (l *Limiter) waiting() int64 { return l.waiters.Load() }
+// Waiting returns the number of callers in Wait now.
+func (l *Limiter) Waiting() int64 { return l.waiters.Load() }
 
 // Rate returns the current rate in requests per second (+Inf when unlimited).
 func (l *Limiter) Rate() float64 {

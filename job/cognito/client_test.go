@@ -1,4 +1,4 @@
-package job
+package cognito
 
 import (
 	"context"
@@ -79,8 +79,8 @@ func TestNewClientKeepsTheChainsHTTPClient(t *testing.T) {
 	if tr.TLSClientConfig == nil || tr.TLSClientConfig.RootCAs == nil {
 		t.Error("NewClient dropped the CA bundle of the configuration")
 	}
-	if tr.MaxIdleConnsPerHost < DefaultWorkers {
-		t.Errorf("MaxIdleConnsPerHost = %d, want at least the default workers %d", tr.MaxIdleConnsPerHost, DefaultWorkers)
+	if tr.MaxIdleConnsPerHost < maxIdleConnsPerHost {
+		t.Errorf("MaxIdleConnsPerHost = %d, want at least %d", tr.MaxIdleConnsPerHost, maxIdleConnsPerHost)
 	}
 }
 
@@ -93,3 +93,5 @@ func mustOpen(t *testing.T, path string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+const testPool = cognitotest.DefaultPoolID

@@ -1,4 +1,4 @@
-package job
+package cognito
 
 import (
 	"context"
@@ -12,14 +12,13 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/internal/bodyrace"
 )
 
-// CognitoAPI is the part of the Cognito client the migration calls. The
+// API is the part of the Cognito client the migration calls. The
 // signatures are the SDK's, so *cognitoidentityprovider.Client satisfies it.
-type CognitoAPI interface {
+type API interface {
 	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 	AdminSetUserMFAPreference(ctx context.Context, in *cip.AdminSetUserMFAPreferenceInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserMFAPreferenceOutput, error)
 }
@@ -30,7 +29,7 @@ type ListUsersAPI interface {
 }
 
 var (
-	_ CognitoAPI   = (*cip.Client)(nil)
+	_ API          = (*cip.Client)(nil)
 	_ ListUsersAPI = (*cip.Client)(nil)
 )
 
@@ -87,7 +86,7 @@ type budgetRetryer struct {
 func (r *budgetRetryer) MaxAttempts() int { return r.maxThrottle }
 
 func (r *budgetRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	if !isThrottle(err) && attempt >= r.maxAttempts {
+	if !IsThrottle(err) && attempt >= r.maxAttempts {
 		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
 	}
 	return r.RetryerV2.RetryDelay(attempt, err)
@@ -125,89 +124,10 @@ func NewClient(cfg aws.Config, ro RetryOptions, optFns ...func(*cip.Options)) *c
 }
 
 // maxIdleConnsPerHost is how many idle connections to Cognito the client
-// keeps: more than the users the job puts in flight by default.
-const maxIdleConnsPerHost = 2 * DefaultWorkers
+// keeps: twice the users the job puts in flight by default (64).
+const maxIdleConnsPerHost = 128
 
 func moreIdleConns(t *http.Transport) {
 	t.MaxIdleConns = max(t.MaxIdleConns, maxIdleConnsPerHost)
 	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, maxIdleConnsPerHost)
-}
-
-// pacer is an SDK middleware that runs inside the retry loop, once per
-// attempt: it waits for the category's limiter, times the attempt, counts
-// it, and reports throttling to the limiter.
-type pacer struct {
-	lim   *Limiter
-	stats *opCounters
-}
-
-func (p *pacer) ID() string { return "cognito-mfa-migrate/Pacer" }
-
-func (p *pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
-	middleware.FinalizeOutput, middleware.Metadata, error,
-) {
-	waitStart := time.Now()
-	err := p.lim.Wait(ctx)
-	start := time.Now()
-	p.stats.waitNs.Add(int64(start.Sub(waitStart)))
-	if err != nil {
-		return middleware.FinalizeOutput{}, middleware.Metadata{}, err
-	}
-	out, md, err := next.HandleFinalize(ctx, in)
-	throttled := err != nil && isThrottle(err)
-	p.stats.observe(time.Since(start), throttled, err != nil)
-	if throttled {
-		p.lim.Throttled(start)
-	}
-	return out, md, err
-}
-
-// option returns the per-call option that adds the pacer after the SDK's
-// retry middleware, so that every attempt is paced.
-func (p *pacer) option() func(*cip.Options) {
-	add := func(stack *middleware.Stack) error {
-		return stack.Finalize.Insert(p, "Retry", middleware.After)
-	}
-	return func(o *cip.Options) { o.APIOptions = append(o.APIOptions, add) }
-}
-
-// Limited decorates a Cognito client with rate limiting and call counting:
-// AdminGetUser is paced by Read, AdminSetUserMFAPreference by Write and
-// ListUsers by List. Workers call it like the client and know nothing of
-// rates. Pacing happens per attempt through an SDK middleware, so it takes
-// effect with a real SDK client; with a stub the calls are only counted.
-type Limited struct {
-	next                CognitoAPI
-	list                ListUsersAPI
-	read, write, lister *pacer
-	stats               *Stats
-}
-
-// NewLimited wraps c. list may be nil when ListUsers is not needed.
-// Limiters may be shared between clients; stats receives every count.
-func NewLimited(c CognitoAPI, list ListUsersAPI, read, write, lister *Limiter, stats *Stats) *Limited {
-	return &Limited{
-		next: c, list: list, stats: stats,
-		read:   &pacer{lim: read, stats: &stats.ops[OpAdminGetUser]},
-		write:  &pacer{lim: write, stats: &stats.ops[OpAdminSetUserMFAPreference]},
-		lister: &pacer{lim: lister, stats: &stats.ops[OpListUsers]},
-	}
-}
-
-// AdminGetUser calls AdminGetUser, paced by the read limiter.
-func (l *Limited) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
-	l.stats.ops[OpAdminGetUser].calls.Add(1)
-	return l.next.AdminGetUser(ctx, in, append(optFns, l.read.option())...)
-}
-
-// AdminSetUserMFAPreference calls AdminSetUserMFAPreference, paced by the write limiter.
-func (l *Limited) AdminSetUserMFAPreference(ctx context.Context, in *cip.AdminSetUserMFAPreferenceInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserMFAPreferenceOutput, error) {
-	l.stats.ops[OpAdminSetUserMFAPreference].calls.Add(1)
-	return l.next.AdminSetUserMFAPreference(ctx, in, append(optFns, l.write.option())...)
-}
-
-// ListUsers calls ListUsers, paced by the list limiter.
-func (l *Limited) ListUsers(ctx context.Context, in *cip.ListUsersInput, optFns ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
-	l.stats.ops[OpListUsers].calls.Add(1)
-	return l.list.ListUsers(ctx, in, append(optFns, l.lister.option())...)
 }

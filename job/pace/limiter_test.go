@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 
 func TestLimiterCutsAndRecovers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var changes []LimitChange
-		l := NewLimiter("write", 100, func(c LimitChange) { changes = append(changes, c) })
+		var changes []Change
+		l := NewLimiter("write", 100, func(c Change) { changes = append(changes, c) })
 		ctx := t.Context()
 		if err := l.Wait(ctx); err != nil {
 			t.Fatal(err)
@@ -250,7 +250,7 @@ func TestLimiterRecoversExactly(t *testing.T) {
 		t.Run(fmt.Sprint(rps), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var recovered int
-				l := NewLimiter("write", rps, func(c LimitChange) {
+				l := NewLimiter("write", rps, func(c Change) {
 					if c.Reason == "recovered" {
 						recovered++
 					}
@@ -259,7 +259,7 @@ func TestLimiterRecoversExactly(t *testing.T) {
 				l.Throttled(time.Now())
 				// As soon as the rate reads as configured (to the hundredth,
 				// as summaries show it), it is, and the recovery is reported.
-				for i := 0; i < 100 && round2(l.Rate()) < rps; i++ {
+				for i := 0; i < 100 && Round2(l.Rate()) < rps; i++ {
 					time.Sleep(stepEvery)
 					_ = l.Wait(t.Context())
 				}

@@ -1,0 +1,105 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+)
+
+// doneSet holds one bit per input row: set for the rows finished before
+// this run. It is built from the checkpoint before the recorder starts
+// changing it, and only read after.
+type doneSet []uint64
+
+func newDoneSet(rows []uint32) doneSet {
+	s := make(doneSet, (len(rows)+63)/64)
+	for i, w := range rows {
+		if rowOutcome(w).Done() {
+			s[i/64] |= 1 << (i % 64)
+		}
+	}
+	return s
+}
+
+func (s doneSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+
+// dispatcher reads the input and hands each row that is not done to a
+// worker, or straight to the recorder when it needs no call. It is used by
+// one goroutine.
+type dispatcher struct {
+	open     func() (io.ReadCloser, error)
+	name     string // the input, for messages
+	opts     input.Options
+	rows     int // rows the scan counted
+	done     doneSet
+	dups     map[int]input.Duplicate
+	readAll  bool // read users the export shows without legacy MFA
+	maxUsers int  // rows this run may take; 0 = no limit
+	gate     *gate
+	stop     func(reason string, err error)
+}
+
+// run dispatches until the input ends, ctx ends, or maxUsers rows were
+// taken (then it asks the run to stop). It returns an error only for an
+// input that cannot be read.
+func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results chan<- result) error {
+	f, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd, err := input.NewReader(f, d.name, d.opts)
+	if err != nil {
+		return err
+	}
+	var n int
+	for ctx.Err() == nil {
+		row, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if row.Index >= d.rows {
+			return fmt.Errorf("%w: the input changed during the run: more rows than the scan counted", input.ErrInput)
+		}
+		if d.done.has(row.Index) {
+			continue
+		}
+		if d.maxUsers > 0 && n >= d.maxUsers {
+			d.stop(StopMaxUsers, nil)
+			return nil
+		}
+		n++
+		var res result
+		dup, isDup := d.dups[row.Index]
+		switch {
+		case row.Invalid != "":
+			res = result{index: row.Index, outcome: OutcomeInvalidInput, note: row.Invalid}
+		case isDup:
+			res = result{index: row.Index, outcome: OutcomeDuplicate, note: fmt.Sprintf("duplicate of line %d", dup.FirstLine)}
+		case row.Legacy == input.LegacyNone && !d.readAll:
+			res = result{index: row.Index, outcome: OutcomeNoLegacyMFA} // no note: the report derives it (noteNotRead)
+		default:
+			if !d.gate.acquire(ctx) {
+				return nil
+			}
+			select {
+			case jobs <- row:
+				continue
+			case <-ctx.Done():
+				d.gate.unacquire()
+				return nil
+			}
+		}
+		select {
+		case results <- res:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
