@@ -60,8 +60,8 @@ type Threshold struct {
 	Percent float64 // trips when failures exceed Percent of max(processed, 100)
 }
 
-// ParseThreshold parses "50" or "5%". "0" and "0%" mean no limit.
-func ParseThreshold(s string) (Threshold, error) {
+// parseThreshold parses "50" or "5%". "0" and "0%" mean no limit.
+func parseThreshold(s string) (Threshold, error) {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
@@ -79,7 +79,7 @@ func ParseThreshold(s string) (Threshold, error) {
 
 // UnmarshalText lets flag libraries parse a Threshold.
 func (t *Threshold) UnmarshalText(b []byte) error {
-	v, err := ParseThreshold(string(b))
+	v, err := parseThreshold(string(b))
 	if err == nil {
 		*t = v
 	}
@@ -132,7 +132,7 @@ type Config struct {
 
 	MaxDuration     time.Duration // end the slice after this long (0 = no limit)
 	MaxUsers        int           // end the slice after this many users (0 = no limit)
-	ShutdownTimeout time.Duration // time in-flight calls get to finish when stopping
+	ShutdownTimeout time.Duration // the stop budget: drain (half of it), final save, lock release, outputs
 	SaveEvery       int           // save the checkpoint after this many outcomes...
 	SaveInterval    time.Duration // ...or after this long, whichever comes first
 	LockTTL         time.Duration // lifetime of the checkpoint lock; renewed at a third of it
@@ -143,7 +143,7 @@ type Config struct {
 
 // DefaultConfig returns a Config holding every default.
 func DefaultConfig() Config {
-	mf, _ := ParseThreshold(DefaultMaxFailures)
+	mf, _ := parseThreshold(DefaultMaxFailures)
 	return Config{
 		ReadRPS: DefaultReadRPS, WriteRPS: DefaultWriteRPS, ListRPS: DefaultListRPS,
 		Workers: DefaultWorkers, MaxFailures: mf,
@@ -154,9 +154,9 @@ func DefaultConfig() Config {
 
 var poolIDPattern = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
 
-// ValidatePoolID checks a user pool ID against Cognito's rules (1–55
+// validatePoolID checks a user pool ID against Cognito's rules (1–55
 // characters, pattern [\w-]+_[0-9a-zA-Z]+, such as us-east-1_AbC123).
-func ValidatePoolID(id string) error {
+func validatePoolID(id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: --user-pool-id is required (for example us-east-1_AbC123)", ErrUsage)
 	}
@@ -168,7 +168,7 @@ func ValidatePoolID(id string) error {
 
 // Validate checks the configuration before any call is made. Errors wrap ErrUsage.
 func (c *Config) Validate() error {
-	if err := ValidatePoolID(c.UserPoolID); err != nil {
+	if err := validatePoolID(c.UserPoolID); err != nil {
 		return err
 	}
 	if c.Input == "" {

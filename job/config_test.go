@@ -27,9 +27,9 @@ func TestThreshold(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseThreshold(tt.in)
+			got, err := parseThreshold(tt.in)
 			if err != nil || got != tt.want {
-				t.Fatalf("ParseThreshold(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+				t.Fatalf("parseThreshold(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 			}
 			if ex := got.Exceeded(tt.failed, tt.processed); ex != tt.exceeded {
 				t.Errorf("%v.Exceeded(%d, %d) = %v, want %v", got, tt.failed, tt.processed, ex, tt.exceeded)
@@ -37,8 +37,8 @@ func TestThreshold(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"", "lots", "-1", "101%", "5%%", "1e3x"} {
-		if _, err := ParseThreshold(bad); err == nil {
-			t.Errorf("ParseThreshold(%q) = nil error, want one", bad)
+		if _, err := parseThreshold(bad); err == nil {
+			t.Errorf("parseThreshold(%q) = nil error, want one", bad)
 		}
 	}
 }

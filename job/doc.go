@@ -14,8 +14,32 @@
 //	                                                  Plan (pure)                             ├ report, summary
 //	                                                  write limiter → AdminSetUserMFAPreference └ progress, metrics
 //
-// One recorder goroutine owns the checkpoint state; nothing else writes it.
-// Rate limits are applied per attempt inside the SDK's retry loop by a
-// middleware that the limited client adds to each call, so retries are paced
-// too and throttling answers lower the limit of the category that saw them.
+// Who owns what is said by types, one per owner:
+//   - recorder (recorder.go): the checkpoint state and this run's tallies;
+//     only the goroutine running record touches them while the run goes on.
+//   - dispatcher (dispatch.go): reads the input, skips the rows of doneSet
+//     (built before the recorder starts), hands users to workers.
+//   - gate (gate.go): the users in flight; the dispatcher acquires, workers
+//     release, the sizer (sizer.go) sets the target from a small load
+//     interface (rates, waiting, attempts).
+//   - worker (worker.go): one user at a time, stateless.
+//   - stopper (stopper.go): the stop reason and error, the cancellations,
+//     the stop budget; a fatal stop overrides a graceful one.
+//   - lease (lease.go): the checkpoint lock as this process knows it;
+//     writes, saves and outputs check it, so a runner frozen past its lock's
+//     lifetime sends nothing it had queued.
+//   - runner (run.go): wires them, and after a stop runs the stop path
+//     under one budget: drain, final save, release the lock, then summary
+//     and report if time is left.
+//
+// Files follow the flow and use only names declared at their level or
+// below: errors, mask, config, outcome, plan, row, files, report, summary,
+// status, metrics, gate, stopper, worker, dispatch, sizer, lease, recorder,
+// run, export. Pacing is package job/pace; the AWS edge (client, retries,
+// the pacing middleware, fencing, error classification, per-operation
+// stats) is package job/cognito; neither imports job.
+//
+// Errors: sentinels (ErrUsage, ErrStopped, ErrSomeFailed, input.ErrInput)
+// are wrapped with %w as the last verb; a function adds only what its
+// callee did not say. ExitCode maps them to the process exit codes.
 package job

@@ -21,9 +21,9 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
-// ListUsersPageSize is the number of users the export asks ListUsers for
+// listUsersPageSize is the number of users the export asks ListUsers for
 // per call: the largest Limit Cognito accepts.
-const ListUsersPageSize = 60
+const listUsersPageSize = 60
 
 // ErrExportStopped means that an export stopped before it had listed every
 // user (a signal, or Cognito throttling ListUsers beyond the retries) and
@@ -54,7 +54,7 @@ func DefaultExportConfig() ExportConfig {
 // Validate checks the configuration before any call is made. Errors wrap
 // ErrUsage.
 func (c *ExportConfig) Validate() error {
-	if err := ValidatePoolID(c.UserPoolID); err != nil {
+	if err := validatePoolID(c.UserPoolID); err != nil {
 		return err
 	}
 	switch {
@@ -133,7 +133,7 @@ type exporter struct {
 	stopReason                                              string // set by stopped, on Export's goroutine
 }
 
-// Export pages through every user of the pool with ListUsers (ListUsersPageSize
+// Export pages through every user of the pool with ListUsers (listUsersPageSize
 // users a call, paced at cfg.ListRPS, no monthly-active-user cost) and writes
 // the users with legacy MFA options (every user with cfg.All) as the export
 // CSV that Run reads (input.ExportRecord). It streams: memory does not grow
@@ -200,7 +200,7 @@ func (e *exporter) write(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	p := cip.NewListUsersPaginator(e.api, &cip.ListUsersInput{UserPoolId: aws.String(e.cfg.UserPoolID)},
-		func(o *cip.ListUsersPaginatorOptions) { o.Limit = ListUsersPageSize })
+		func(o *cip.ListUsersPaginatorOptions) { o.Limit = listUsersPageSize })
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

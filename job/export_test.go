@@ -188,9 +188,9 @@ func TestExportThenRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Export() = %v, want success", err)
 	}
-	wantPages := (n + ListUsersPageSize - 1) / ListUsersPageSize
+	wantPages := (n + listUsersPageSize - 1) / listUsersPageSize
 	if got := srv.Calls("ListUsers"); got != wantPages {
-		t.Errorf("ListUsers calls = %d, want ceil(%d/%d) = %d", got, n, ListUsersPageSize, wantPages)
+		t.Errorf("ListUsers calls = %d, want ceil(%d/%d) = %d", got, n, listUsersPageSize, wantPages)
 	}
 	if sum.Users != n || sum.Legacy != n/10 || sum.Rows != n/10 || sum.Pages != int64(wantPages) || sum.ListUsers.Calls != int64(wantPages) || !sum.Written {
 		t.Errorf("summary = users %d, legacy %d, rows %d, calls %d, written %v; want %d, %d, %d, %d, true",
@@ -339,8 +339,8 @@ func TestExportInterrupted(t *testing.T) {
 			if !errors.Is(err, ErrExportStopped) || !errors.Is(err, ErrStopped) || ExitCode(err) != 4 || !strings.Contains(err.Error(), "NOT written") {
 				t.Fatalf("Export() = %v (exit %d), want ErrExportStopped saying the output was NOT written (exit 4)", err, ExitCode(err))
 			}
-			if sum == nil || sum.Written || sum.StopReason != StopSignal || sum.Users != 3*ListUsersPageSize || sum.Pages != 3 {
-				t.Errorf("summary = %+v, want not written, stopped by a signal after 3 pages, %d users", sum, 3*ListUsersPageSize)
+			if sum == nil || sum.Written || sum.StopReason != StopSignal || sum.Users != 3*listUsersPageSize || sum.Pages != 3 {
+				t.Errorf("summary = %+v, want not written, stopped by a signal after 3 pages, %d users", sum, 3*listUsersPageSize)
 			}
 			if n := srv.Calls("ListUsers"); n != 3 {
 				t.Errorf("ListUsers calls = %d, want 3 (none after the signal)", n)
@@ -451,7 +451,7 @@ func TestExportThrottled(t *testing.T) {
 			if got := len(readExport(t, out)); got != n || sum.Users != n {
 				t.Errorf("export has %d rows, summary %d users; want %d", got, sum.Users, n)
 			}
-			if pages := int64(n / ListUsersPageSize); sum.ListUsers.Calls != pages || st.OK != int(pages) {
+			if pages := int64(n / listUsersPageSize); sum.ListUsers.Calls != pages || st.OK != int(pages) {
 				t.Errorf("pages = %d calls, %d answered; want %d each", sum.ListUsers.Calls, st.OK, pages)
 			}
 			if sum.ListUsers.Throttled != int64(st.Throttled) || sum.Rate.Throttles != int64(st.Throttled) {

@@ -46,14 +46,14 @@ func phoneParts(phone string) (first, last4 int, ok bool) {
 // dashes or parentheses (Cognito stores numbers in E.164 form, with the plus).
 var phoneLike = regexp.MustCompile(`\+\(?\d(?:[\s().-]?\d){6,}`)
 
-// MaskPhones masks every phone-like number in free text, such as an error
+// maskPhones masks every phone-like number in free text, such as an error
 // message that quotes an attribute value: numbers with a plus sign, and runs
 // of ten to fifteen digits that stand alone as a word (a number quoted
 // without its plus). Digits inside a path, a name or an identifier (a
 // folder such as export-1764132000/) are left alone so that logs stay
 // usable. It is a safety net for logs; the report masks its phone column
 // with MaskPhone.
-func MaskPhones(text string) string {
+func maskPhones(text string) string {
 	if !strings.ContainsAny(text, "0123456789") {
 		return text
 	}
@@ -109,13 +109,13 @@ var secretPatterns = []struct {
 	{regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{12,}\b`), "${1}[REDACTED]"},
 }
 
-// Scrub makes free text safe to print: it masks phone numbers (MaskPhones)
+// Scrub makes free text safe to print: it masks phone numbers (maskPhones)
 // and replaces credential material that a message might quote (an
 // Authorization header, a SigV4 signature or credential scope, a session
 // token, a secret key, an access key ID) by [REDACTED]. Logs, error
 // messages and the summary go through it.
 func Scrub(text string) string {
-	text = MaskPhones(text)
+	text = maskPhones(text)
 	for _, p := range secretPatterns {
 		text = p.re.ReplaceAllString(text, p.repl)
 	}

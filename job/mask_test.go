@@ -39,12 +39,12 @@ func TestMaskPhones(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got := MaskPhones(tt.in)
+			got := maskPhones(tt.in)
 			if got != tt.want {
-				t.Errorf("MaskPhones(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("maskPhones(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 			if strings.Contains(got, "5550100") {
-				t.Errorf("MaskPhones(%q) leaks the number: %q", tt.in, got)
+				t.Errorf("maskPhones(%q) leaks the number: %q", tt.in, got)
 			}
 		})
 	}

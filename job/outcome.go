@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -64,16 +63,6 @@ func Outcomes() []Outcome {
 		out = append(out, o)
 	}
 	return out
-}
-
-// ParseOutcome returns the outcome named s.
-func ParseOutcome(s string) (Outcome, error) {
-	for o, name := range outcomeNames {
-		if strings.EqualFold(name, s) {
-			return Outcome(o), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown outcome %q", s)
 }
 
 // Stop reasons recorded in the run history and the summary.
@@ -141,7 +130,7 @@ func (t *tally) byName() map[string]int64 {
 // NewRunID returns a new run ID: the UTC start time and about 46 random
 // bits in hex, such as 20250102T030405Z-a123456789ab. It sorts by start
 // time. The random part starts with a letter, so that it is never a run of
-// digits that MaskPhones would take for a phone number.
+// digits that maskPhones would take for a phone number.
 func NewRunID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)

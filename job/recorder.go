@@ -148,7 +148,7 @@ func (r *recorder) put(res result) {
 	r.t.job.add(rowOutcome(r.state.Rows[res.index]), -1)
 	r.t.job.add(res.outcome, 1)
 	r.state.Rows[res.index] = encodeRow(res.outcome, res.state)
-	note := MaskPhones(res.note)
+	note := maskPhones(res.note)
 	if r.noMask && res.state != nil {
 		note = joinNote(note, res.state.Phone)
 	}

@@ -82,12 +82,12 @@ func printable(s string) string {
 	}, s)
 }
 
-// WriteReport writes the per-user report of st to w: one line per row of the
+// writeReport writes the per-user report of st to w: one line per row of the
 // input that open returns, which must be the input the checkpoint was made
 // from. Phone numbers are masked, unless noMask is set: then the rows a run
 // with Config.NoMask recorded show the full number (the others stay
 // masked). It streams: memory does not grow with the input.
-func WriteReport(w io.Writer, open func() (io.ReadCloser, error), name string, opts input.Options, st *checkpoint.State, noMask bool) error {
+func writeReport(w io.Writer, open func() (io.ReadCloser, error), name string, opts input.Options, st *checkpoint.State, noMask bool) error {
 	f, err := open()
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func WriteReport(w io.Writer, open func() (io.ReadCloser, error), name string, o
 // RebuildReport writes the per-user report of the checkpoint in store to
 // the output location, reading usernames from the input the checkpoint was
 // made from (checked by its SHA-256). Phone numbers are masked unless noMask
-// is set, as WriteReport does. It takes no lock.
+// is set, as writeReport does. It takes no lock.
 func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in, out, tmpDir string, noMask bool) error {
 	data, _, err := store.Load(ctx)
 	if err != nil {
@@ -157,7 +157,7 @@ func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in,
 		return fmt.Errorf("%w: %s is not the input of checkpoint %s (sha256 %s, the checkpoint's is %s)",
 			input.ErrInput, in, store, short(scan.SHA256), short(st.Identity.InputSHA256))
 	}
-	return files.Write(ctx, out, func(w io.Writer) error { return WriteReport(w, open, in, opts, st, noMask) })
+	return files.Write(ctx, out, func(w io.Writer) error { return writeReport(w, open, in, opts, st, noMask) })
 }
 
 func short(sha string) string {

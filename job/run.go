@@ -498,7 +498,7 @@ func (r *runner) writeOutputs(ctx context.Context, sum *Summary, deadline time.T
 		return fmt.Errorf("summary %s: %w", r.cfg.SummaryLocation(), err)
 	}
 	err := r.d.Files.Write(ctx, r.cfg.ReportLocation(), func(w io.Writer) error {
-		return WriteReport(ctxWriter{ctx, w}, r.reportOpen, r.cfg.Input, r.inputOptions(), r.rec.state, r.cfg.NoMask)
+		return writeReport(ctxWriter{ctx, w}, r.reportOpen, r.cfg.Input, r.inputOptions(), r.rec.state, r.cfg.NoMask)
 	})
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -11,7 +11,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 )
 
-// runFlags are the flags of the run command.
+// runCmd is the run command; its fields are its flags.
 type runCmd struct {
 	UserPoolID     string        `name:"user-pool-id" required:"" help:"The user pool to migrate, such as us-east-1_AbC123." placeholder:"ID"`
 	Input          string        `required:"" help:"CSV of users: a 'username' column, this tool's export, or a Cognito user-import CSV. A path or s3://bucket/key." placeholder:"CSV"`
@@ -32,7 +32,7 @@ type runCmd struct {
 	UsernameColumn string        `help:"CSV column holding the username (default: username, or cognito:username in a Cognito import CSV)." placeholder:"NAME"`
 	NoMask         bool          `help:"Show full phone numbers in the report (never in logs); the checkpoint then holds them too: protect both."`
 
-	ShutdownTimeout  time.Duration `default:"${shutdown_timeout}" help:"On SIGTERM/SIGINT or a slice's end, how long calls in flight get to finish before the checkpoint is saved (keep it under ECS's stopTimeout)."`
+	ShutdownTimeout  time.Duration `default:"${shutdown_timeout}" help:"The stop budget: on SIGTERM/SIGINT or a slice's end, calls in flight get half of it, then the checkpoint is saved, the lock released, and the summary and report written if time is left (keep it under ECS's stopTimeout)."`
 	SaveEvery        int           `default:"${save_every}" help:"Save the checkpoint after this many rows or after --save-interval, whichever comes first."`
 	SaveInterval     time.Duration `default:"${save_interval}" help:"Save the checkpoint at least this often while rows are recorded. A crash redoes at most the rows since the last save."`
 	LockTTL          time.Duration `name:"lock-ttl" default:"${lock_ttl}" help:"Lifetime of the checkpoint lock, renewed while running; a crashed runner's S3 lock can be taken over after it."`
