@@ -78,11 +78,11 @@ func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results cha
 		dup, isDup := d.dups[row.Index]
 		switch {
 		case row.Invalid != "":
-			res = result{index: row.Index, outcome: OutcomeInvalidInput, note: row.Invalid}
+			res = result{index: row.Index, outcome: outcomeInvalidInput, note: row.Invalid}
 		case isDup:
-			res = result{index: row.Index, outcome: OutcomeDuplicate, note: fmt.Sprintf("duplicate of line %d", dup.FirstLine)}
+			res = result{index: row.Index, outcome: outcomeDuplicate, note: fmt.Sprintf("duplicate of line %d", dup.FirstLine)}
 		case row.Legacy == input.LegacyNone && !d.readAll:
-			res = result{index: row.Index, outcome: OutcomeNoLegacyMFA} // no note: the report derives it (noteNotRead)
+			res = result{index: row.Index, outcome: outcomeNoLegacyMFA} // no note: the report derives it (noteNotRead)
 		default:
 			if !d.gate.acquire(ctx) {
 				return nil

@@ -1,5 +1,5 @@
 // Package job is the migration itself: it reads users from a CSV, reads each
-// user's live MFA state with AdminGetUser, decides with a pure planner (Plan)
+// user's live MFA state with AdminGetUser, decides with a pure planner (plan)
 // whether and how to re-express a legacy SMS MFA configuration through
 // AdminSetUserMFAPreference, applies the decision through rate-limited
 // workers, and records every row's outcome in a checkpoint from which the
@@ -11,7 +11,7 @@
 //
 //	CSV ──reader──▶ rows ──skip done (checkpoint)──▶ dispatcher ──▶ workers ──▶ results ──▶ recorder
 //	                                                  read limiter  → AdminGetUser            ├ checkpoint (batched)
-//	                                                  Plan (pure)                             ├ report, summary
+//	                                                  plan (pure)                             ├ report, summary
 //	                                                  write limiter → AdminSetUserMFAPreference └ progress, metrics
 //
 // Who owns what is said by types, one per owner:

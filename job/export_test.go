@@ -239,15 +239,15 @@ func TestExportThenRun(t *testing.T) {
 		switch {
 		case ok && e != o:
 			t.Errorf("%s: %s after export+run, %s after the full run", name, e, o)
-		case !ok && o != OutcomeNoLegacyMFA.String() && o != OutcomeAlreadyMigrated.String():
+		case !ok && o != outcomeNoLegacyMFA.String() && o != outcomeAlreadyMigrated.String():
 			t.Errorf("%s: left out of the export, but the full run recorded %s", name, o)
 		}
 	}
-	if len(exported) != n/10 || want.Outcomes[OutcomeMigrated.String()] != got.Outcomes[OutcomeMigrated.String()] {
+	if len(exported) != n/10 || want.Outcomes[outcomeMigrated.String()] != got.Outcomes[outcomeMigrated.String()] {
 		t.Errorf("export+run recorded %d users, migrated %d; want %d users, migrated %d as in the full run",
-			len(exported), got.Outcomes[OutcomeMigrated.String()], n/10, want.Outcomes[OutcomeMigrated.String()])
+			len(exported), got.Outcomes[outcomeMigrated.String()], n/10, want.Outcomes[outcomeMigrated.String()])
 	}
-	if got.Outcomes[OutcomeMigrated.String()] == 0 {
+	if got.Outcomes[outcomeMigrated.String()] == 0 {
 		t.Errorf("outcomes %v, want some migrated users", got.Outcomes)
 	}
 }
@@ -296,8 +296,8 @@ func TestExportContents(t *testing.T) {
 			if all {
 				wantSkipped = int64(len(users) - legacy)
 			}
-			if rs.Outcomes[OutcomeNoLegacyMFA.String()] != wantSkipped {
-				t.Errorf("no_legacy_mfa = %d, want %d (recorded from the export, without a call)", rs.Outcomes[OutcomeNoLegacyMFA.String()], wantSkipped)
+			if rs.Outcomes[outcomeNoLegacyMFA.String()] != wantSkipped {
+				t.Errorf("no_legacy_mfa = %d, want %d (recorded from the export, without a call)", rs.Outcomes[outcomeNoLegacyMFA.String()], wantSkipped)
 			}
 		})
 	}

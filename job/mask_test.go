@@ -51,14 +51,14 @@ func TestMaskPhones(t *testing.T) {
 }
 
 func TestRowWordRoundTrip(t *testing.T) {
-	states := []UserState{
+	states := []userState{
 		{Found: true, Enabled: true, LegacySMS: true, Phone: "+14155550100"},
-		{Found: true, LegacySMS: true, LegacyOther: true, Phone: "+447700900123", TOTP: true, Email: true, OtherFactor: true, Preferred: MFATOTP},
-		{Found: true, SMS: true, Preferred: MFASMS, Phone: "+99999999999"},
-		{Found: true, Preferred: MFAEmail, Email: true},
+		{Found: true, LegacySMS: true, LegacyOther: true, Phone: "+447700900123", TOTP: true, Email: true, OtherFactor: true, Preferred: mfaTOTP},
+		{Found: true, SMS: true, Preferred: mfaSMS, Phone: "+99999999999"},
+		{Found: true, Preferred: mfaEmail, Email: true},
 		{Found: true, Preferred: "WEB_AUTHN"},
 	}
-	for _, o := range Outcomes() {
+	for _, o := range allOutcomes() {
 		for _, s := range states {
 			w := encodeRow(o, &s)
 			gotO, gotS, read := decodeRow(w)
@@ -75,7 +75,7 @@ func TestRowWordRoundTrip(t *testing.T) {
 			t.Errorf("decodeRow(encodeRow(%v, nil)) = %v, read %v; want %v, false", o, gotO, read, o)
 		}
 	}
-	if _, s, read := decodeRow(encodeRow(OutcomeNotFound, &UserState{})); !read || s.Found {
+	if _, s, read := decodeRow(encodeRow(outcomeNotFound, &userState{})); !read || s.Found {
 		t.Errorf("not-found row decodes as %+v, read %v; want read, not found", s, read)
 	}
 }

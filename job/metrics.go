@@ -51,8 +51,8 @@ const DefaultMetricsInterval = time.Minute
 
 // Metric dimensions.
 const (
-	DimensionPool = "UserPoolId"
-	DimensionMode = "Mode"
+	dimensionPool = "UserPoolId"
+	dimensionMode = "Mode"
 )
 
 // EMF turns the successive Progress snapshots of one run into CloudWatch
@@ -166,8 +166,8 @@ func (e *EMF) document(p Progress) map[string]any {
 	}
 	secs := (p.Elapsed - e.lastAt).Seconds()
 	doc := map[string]any{
-		DimensionPool:     e.pool,
-		DimensionMode:     e.mode,
+		dimensionPool:     e.pool,
+		dimensionMode:     e.mode,
 		"RunId":           e.runID,
 		"IntervalSeconds": pace.Round2(secs),
 		"Final":           p.Final,
@@ -191,8 +191,8 @@ func (e *EMF) document(p Progress) map[string]any {
 	}
 
 	count("Rows", p.ThisRun)
-	for _, o := range Outcomes() {
-		if (o == OutcomeMigrated && e.mode == "dry-run") || (o == OutcomeWouldMigrate && e.mode == "apply") {
+	for _, o := range allOutcomes() {
+		if (o == outcomeMigrated && e.mode == "dry-run") || (o == outcomeWouldMigrate && e.mode == "apply") {
 			continue
 		}
 		count("Rows."+o.String(), p.ThisRunOutcomes[o.String()])
@@ -226,7 +226,7 @@ func (e *EMF) document(p Progress) map[string]any {
 		Timestamp: now().UnixMilli(),
 		CloudWatchMetrics: []emfDirective{{
 			Namespace:  MetricsNamespace,
-			Dimensions: [][]string{{DimensionPool, DimensionMode}},
+			Dimensions: [][]string{{dimensionPool, dimensionMode}},
 			Metrics:    metrics,
 		}},
 	}

@@ -257,14 +257,14 @@ func TestEMFAddsUpToSummary(t *testing.T) {
 				t.Fatalf("%d EMF lines; want several, the last one final:\n%s", len(docs), out.String())
 			}
 			for _, doc := range docs {
-				if doc["RunId"] != runID || doc[DimensionPool] != cfg.UserPoolID || doc[DimensionMode] != "apply" {
-					t.Fatalf("EMF line identifies run %v pool %v mode %v, want %s %s apply", doc["RunId"], doc[DimensionPool], doc[DimensionMode], runID, cfg.UserPoolID)
+				if doc["RunId"] != runID || doc[dimensionPool] != cfg.UserPoolID || doc[dimensionMode] != "apply" {
+					t.Fatalf("EMF line identifies run %v pool %v mode %v, want %s %s apply", doc["RunId"], doc[dimensionPool], doc[dimensionMode], runID, cfg.UserPoolID)
 				}
 			}
 			sums := emfSums(docs)
 			want := map[string]float64{"Rows": float64(sum.ThisRun.Rows)}
-			for _, o := range Outcomes() {
-				if o != OutcomeWouldMigrate {
+			for _, o := range allOutcomes() {
+				if o != outcomeWouldMigrate {
 					want["Rows."+o.String()] = float64(sum.ThisRun.Outcomes[o.String()])
 				}
 			}

@@ -7,45 +7,45 @@ import (
 	"time"
 )
 
-// Outcome is the result recorded for one input row. The zero value,
-// OutcomePending, means the row has not been processed yet.
-type Outcome uint8
+// outcome is the result recorded for one input row. The zero value,
+// outcomePending, means the row has not been processed yet.
+type outcome uint8
 
 // The outcomes a row can end with. Their String forms appear in the report,
 // the summary and the checkpoint counts; keep them stable.
 const (
-	OutcomePending           Outcome = iota // not processed yet
-	OutcomeMigrated                         // AdminSetUserMFAPreference enabled SMS MFA
-	OutcomeWouldMigrate                     // dry-run: the user would be migrated
-	OutcomeAlreadyMigrated                  // SMS_MFA is already in UserMFASettingList
-	OutcomeNoPhone                          // legacy SMS entry but no phone_number attribute
-	OutcomeUnsupportedLegacy                // legacy entries, none of them SMS
-	OutcomeNoLegacyMFA                      // no legacy entry and no SMS_MFA
-	OutcomeNotFound                         // UserNotFoundException
-	OutcomeRejected                         // Cognito refused the user (code kept)
-	OutcomeInvalidInput                     // the CSV row is not usable (reason kept)
-	OutcomeDuplicate                        // the username appeared on an earlier row
-	OutcomeFailed                           // a call kept failing; retried by the next run
+	outcomePending           outcome = iota // not processed yet
+	outcomeMigrated                         // AdminSetUserMFAPreference enabled SMS MFA
+	outcomeWouldMigrate                     // dry-run: the user would be migrated
+	outcomeAlreadyMigrated                  // SMS_MFA is already in UserMFASettingList
+	outcomeNoPhone                          // legacy SMS entry but no phone_number attribute
+	outcomeUnsupportedLegacy                // legacy entries, none of them SMS
+	outcomeNoLegacyMFA                      // no legacy entry and no SMS_MFA
+	outcomeNotFound                         // UserNotFoundException
+	outcomeRejected                         // Cognito refused the user (code kept)
+	outcomeInvalidInput                     // the CSV row is not usable (reason kept)
+	outcomeDuplicate                        // the username appeared on an earlier row
+	outcomeFailed                           // a call kept failing; retried by the next run
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{
-	OutcomePending:           "pending",
-	OutcomeMigrated:          "migrated",
-	OutcomeWouldMigrate:      "would_migrate",
-	OutcomeAlreadyMigrated:   "already_migrated",
-	OutcomeNoPhone:           "no_phone",
-	OutcomeUnsupportedLegacy: "unsupported_legacy",
-	OutcomeNoLegacyMFA:       "no_legacy_mfa",
-	OutcomeNotFound:          "not_found",
-	OutcomeRejected:          "rejected",
-	OutcomeInvalidInput:      "invalid_input",
-	OutcomeDuplicate:         "duplicate",
-	OutcomeFailed:            "failed",
+	outcomePending:           "pending",
+	outcomeMigrated:          "migrated",
+	outcomeWouldMigrate:      "would_migrate",
+	outcomeAlreadyMigrated:   "already_migrated",
+	outcomeNoPhone:           "no_phone",
+	outcomeUnsupportedLegacy: "unsupported_legacy",
+	outcomeNoLegacyMFA:       "no_legacy_mfa",
+	outcomeNotFound:          "not_found",
+	outcomeRejected:          "rejected",
+	outcomeInvalidInput:      "invalid_input",
+	outcomeDuplicate:         "duplicate",
+	outcomeFailed:            "failed",
 }
 
 // String returns the outcome's report name, such as "already_migrated".
-func (o Outcome) String() string {
+func (o outcome) String() string {
 	if o < numOutcomes {
 		return outcomeNames[o]
 	}
@@ -54,12 +54,12 @@ func (o Outcome) String() string {
 
 // Done reports whether a row with this outcome is finished: a resumed run
 // skips it. Pending and failed rows are (re)tried.
-func (o Outcome) Done() bool { return o != OutcomePending && o != OutcomeFailed && o < numOutcomes }
+func (o outcome) Done() bool { return o != outcomePending && o != outcomeFailed && o < numOutcomes }
 
-// Outcomes lists every outcome but pending, in report order.
-func Outcomes() []Outcome {
-	out := make([]Outcome, 0, numOutcomes-1)
-	for o := OutcomeMigrated; o < numOutcomes; o++ {
+// allOutcomes lists every outcome but pending, in report order.
+func allOutcomes() []outcome {
+	out := make([]outcome, 0, numOutcomes-1)
+	for o := outcomeMigrated; o < numOutcomes; o++ {
 		out = append(out, o)
 	}
 	return out
@@ -93,13 +93,13 @@ func resumable(reason string) bool {
 type tally [numOutcomes + 1]int64
 
 // add counts n more rows with outcome o.
-func (t *tally) add(o Outcome, n int64) { t[min(o, numOutcomes)] += n }
+func (t *tally) add(o outcome, n int64) { t[min(o, numOutcomes)] += n }
 
 // done counts the rows that are finished.
 func (t *tally) done() int64 {
 	var n int64
 	for o, c := range t[:numOutcomes] {
-		if Outcome(o).Done() {
+		if outcome(o).Done() {
 			n += c
 		}
 	}
@@ -121,7 +121,7 @@ func (t *tally) byName() map[string]int64 {
 	m := map[string]int64{}
 	for o, n := range t[:numOutcomes] {
 		if n > 0 {
-			m[Outcome(o).String()] = n
+			m[outcome(o).String()] = n
 		}
 	}
 	return m

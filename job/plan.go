@@ -9,14 +9,14 @@ import (
 
 // MFA names as Cognito spells them in UserMFASettingList and PreferredMfaSetting.
 const (
-	MFASMS   = "SMS_MFA"
-	MFATOTP  = "SOFTWARE_TOKEN_MFA"
-	MFAEmail = "EMAIL_OTP"
+	mfaSMS   = "SMS_MFA"
+	mfaTOTP  = "SOFTWARE_TOKEN_MFA"
+	mfaEmail = "EMAIL_OTP"
 )
 
-// UserState is the part of one AdminGetUser answer that the planner and the
+// userState is the part of one AdminGetUser answer that the planner and the
 // report use. The zero value is a user that was not found.
-type UserState struct {
+type userState struct {
 	Found       bool   // the user exists
 	Enabled     bool   // the user is enabled (disabled users are migrated too)
 	LegacySMS   bool   // MFAOptions has an entry with DeliveryMedium SMS
@@ -30,9 +30,9 @@ type UserState struct {
 	Status      string // UserStatus, such as CONFIRMED or UNCONFIRMED (not kept in the checkpoint)
 }
 
-// StateFromUser extracts the planner's view of an AdminGetUser answer.
-func StateFromUser(out *cip.AdminGetUserOutput) UserState {
-	s := UserState{Found: true, Enabled: out.Enabled}
+// stateFromUser extracts the planner's view of an AdminGetUser answer.
+func stateFromUser(out *cip.AdminGetUserOutput) userState {
+	s := userState{Found: true, Enabled: out.Enabled}
 	for _, o := range out.MFAOptions {
 		if o.DeliveryMedium == types.DeliveryMediumTypeSms {
 			s.LegacySMS = true
@@ -47,11 +47,11 @@ func StateFromUser(out *cip.AdminGetUserOutput) UserState {
 	}
 	for _, m := range out.UserMFASettingList {
 		switch m {
-		case MFASMS:
+		case mfaSMS:
 			s.SMS = true
-		case MFATOTP:
+		case mfaTOTP:
 			s.TOTP = true
-		case MFAEmail:
+		case mfaEmail:
 			s.Email = true
 		default:
 			s.OtherFactor = true
@@ -64,23 +64,23 @@ func StateFromUser(out *cip.AdminGetUserOutput) UserState {
 	return s
 }
 
-// Call is the write the planner asks for.
-type Call uint8
+// writeCall is the write the planner asks for.
+type writeCall uint8
 
 // The writes the job can make. Both send only SMSMfaSettings; every other
 // setting is left out of the request so that Cognito leaves it unchanged.
 const (
-	CallNone               Call = iota // no write
-	CallEnableSMS                      // SMSMfaSettings{Enabled: true}
-	CallEnableSMSPreferred             // SMSMfaSettings{Enabled: true, PreferredMfa: true}
+	callNone               writeCall = iota // no write
+	callEnableSMS                           // SMSMfaSettings{Enabled: true}
+	callEnableSMSPreferred                  // SMSMfaSettings{Enabled: true, PreferredMfa: true}
 )
 
 // String describes the call for the report.
-func (c Call) String() string {
+func (c writeCall) String() string {
 	switch c {
-	case CallEnableSMS:
+	case callEnableSMS:
 		return "AdminSetUserMFAPreference(SMS enabled)"
-	case CallEnableSMSPreferred:
+	case callEnableSMSPreferred:
 		return "AdminSetUserMFAPreference(SMS enabled, preferred)"
 	default:
 		return ""
@@ -91,21 +91,21 @@ func (c Call) String() string {
 // SMSMfaSettings is set: the Go SDK sends a settings object whose fields are
 // false as {}, which Cognito reads as "disable", so the other settings must
 // stay nil.
-func (c Call) Input(poolID, username string) *cip.AdminSetUserMFAPreferenceInput {
+func (c writeCall) Input(poolID, username string) *cip.AdminSetUserMFAPreferenceInput {
 	return &cip.AdminSetUserMFAPreferenceInput{
 		UserPoolId: &poolID,
 		Username:   &username,
 		SMSMfaSettings: &types.SMSMfaSettingsType{
 			Enabled:      true,
-			PreferredMfa: c == CallEnableSMSPreferred,
+			PreferredMfa: c == callEnableSMSPreferred,
 		},
 	}
 }
 
-// Decision is what Plan decided for one user.
-type Decision struct {
-	Outcome Outcome
-	Call    Call
+// decision is what Plan decided for one user.
+type decision struct {
+	Outcome outcome
+	Call    writeCall
 	// Expect is the rejection the write is expected to meet, from the
 	// user's status: UserNotConfirmedException for an UNCONFIRMED user,
 	// PasswordResetRequiredException for RESET_REQUIRED. A real run still
@@ -121,7 +121,7 @@ var expectedRejections = map[string]string{
 	"RESET_REQUIRED": "PasswordResetRequiredException",
 }
 
-// Plan decides, from one user's live state, what the migration does. It is a
+// plan decides, from one user's live state, what the migration does. It is a
 // pure function implementing the decision table of DESIGN.md:
 //
 //   - not found → not_found;
@@ -135,55 +135,55 @@ var expectedRejections = map[string]string{
 //   - nothing legacy → no_legacy_mfa.
 //
 // In a dry run the caller reports OutcomeMigrated as OutcomeWouldMigrate, or
-// as OutcomeRejected when Decision.Expect predicts a rejection.
-func Plan(s UserState) Decision {
+// as outcomeRejected when decision.Expect predicts a rejection.
+func plan(s userState) decision {
 	switch {
 	case !s.Found:
-		return Decision{Outcome: OutcomeNotFound}
+		return decision{Outcome: outcomeNotFound}
 	case s.SMS:
-		return Decision{Outcome: OutcomeAlreadyMigrated}
+		return decision{Outcome: outcomeAlreadyMigrated}
 	case s.LegacySMS && s.Phone == "":
-		return Decision{Outcome: OutcomeNoPhone}
+		return decision{Outcome: outcomeNoPhone}
 	case s.LegacySMS && s.hasOtherFactor():
-		return Decision{Outcome: OutcomeMigrated, Call: CallEnableSMS, Expect: expectedRejections[s.Status]}
+		return decision{Outcome: outcomeMigrated, Call: callEnableSMS, Expect: expectedRejections[s.Status]}
 	case s.LegacySMS:
-		return Decision{Outcome: OutcomeMigrated, Call: CallEnableSMSPreferred, Expect: expectedRejections[s.Status]}
+		return decision{Outcome: outcomeMigrated, Call: callEnableSMSPreferred, Expect: expectedRejections[s.Status]}
 	case s.LegacyOther:
-		return Decision{Outcome: OutcomeUnsupportedLegacy}
+		return decision{Outcome: outcomeUnsupportedLegacy}
 	default:
-		return Decision{Outcome: OutcomeNoLegacyMFA}
+		return decision{Outcome: outcomeNoLegacyMFA}
 	}
 }
 
 // hasOtherFactor reports whether a factor other than SMS is enabled or preferred.
-func (s UserState) hasOtherFactor() bool {
-	return s.TOTP || s.Email || s.OtherFactor || (s.Preferred != "" && s.Preferred != MFASMS)
+func (s userState) hasOtherFactor() bool {
+	return s.TOTP || s.Email || s.OtherFactor || (s.Preferred != "" && s.Preferred != mfaSMS)
 }
 
 // After returns the state a successful call leaves: SMS_MFA enabled and, for
-// CallEnableSMSPreferred, preferred. Nothing else changes.
-func (s UserState) After(c Call) UserState {
-	if c == CallNone {
+// callEnableSMSPreferred, preferred. Nothing else changes.
+func (s userState) After(c writeCall) userState {
+	if c == callNone {
 		return s
 	}
 	s.SMS = true
-	if c == CallEnableSMSPreferred {
-		s.Preferred = MFASMS
+	if c == callEnableSMSPreferred {
+		s.Preferred = mfaSMS
 	}
 	return s
 }
 
 // MFAList returns the factors of UserMFASettingList, in Cognito's spelling.
-func (s UserState) MFAList() []string {
+func (s userState) MFAList() []string {
 	var l []string
 	if s.SMS {
-		l = append(l, MFASMS)
+		l = append(l, mfaSMS)
 	}
 	if s.TOTP {
-		l = append(l, MFATOTP)
+		l = append(l, mfaTOTP)
 	}
 	if s.Email {
-		l = append(l, MFAEmail)
+		l = append(l, mfaEmail)
 	}
 	if s.OtherFactor {
 		l = append(l, "OTHER")
@@ -192,7 +192,7 @@ func (s UserState) MFAList() []string {
 }
 
 // LegacyList returns the legacy MFAOptions delivery media.
-func (s UserState) LegacyList() []string {
+func (s userState) LegacyList() []string {
 	var l []string
 	if s.LegacySMS {
 		l = append(l, "SMS")

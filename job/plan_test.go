@@ -13,48 +13,48 @@ const phone = "+14155550100"
 func TestPlan(t *testing.T) {
 	tests := []struct {
 		name  string
-		state UserState
-		want  Decision
+		state userState
+		want  decision
 	}{
-		{"not found", UserState{}, Decision{OutcomeNotFound, CallNone, ""}},
-		{"already migrated", UserState{Found: true, LegacySMS: true, Phone: phone, SMS: true}, Decision{OutcomeAlreadyMigrated, CallNone, ""}},
-		{"already migrated without legacy entry", UserState{Found: true, Phone: phone, SMS: true, Preferred: MFASMS}, Decision{OutcomeAlreadyMigrated, CallNone, ""}},
-		{"already migrated wins over missing phone", UserState{Found: true, LegacySMS: true, SMS: true}, Decision{OutcomeAlreadyMigrated, CallNone, ""}},
-		{"no phone", UserState{Found: true, LegacySMS: true}, Decision{OutcomeNoPhone, CallNone, ""}},
-		{"no phone with totp", UserState{Found: true, LegacySMS: true, TOTP: true, Preferred: MFATOTP}, Decision{OutcomeNoPhone, CallNone, ""}},
-		{"legacy only", UserState{Found: true, LegacySMS: true, Phone: phone}, Decision{OutcomeMigrated, CallEnableSMSPreferred, ""}},
-		{"legacy only, disabled user", UserState{Found: true, Enabled: false, LegacySMS: true, Phone: phone}, Decision{OutcomeMigrated, CallEnableSMSPreferred, ""}},
-		{"legacy sms and email entries", UserState{Found: true, LegacySMS: true, LegacyOther: true, Phone: phone}, Decision{OutcomeMigrated, CallEnableSMSPreferred, ""}},
-		{"totp enabled and preferred", UserState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Preferred: MFATOTP}, Decision{OutcomeMigrated, CallEnableSMS, ""}},
-		{"totp enabled, none preferred", UserState{Found: true, LegacySMS: true, Phone: phone, TOTP: true}, Decision{OutcomeMigrated, CallEnableSMS, ""}},
-		{"email enabled", UserState{Found: true, LegacySMS: true, Phone: phone, Email: true}, Decision{OutcomeMigrated, CallEnableSMS, ""}},
-		{"unknown newer factor", UserState{Found: true, LegacySMS: true, Phone: phone, OtherFactor: true}, Decision{OutcomeMigrated, CallEnableSMS, ""}},
-		{"email preferred but not listed", UserState{Found: true, LegacySMS: true, Phone: phone, Preferred: MFAEmail}, Decision{OutcomeMigrated, CallEnableSMS, ""}},
-		{"sms preferred but not listed", UserState{Found: true, LegacySMS: true, Phone: phone, Preferred: MFASMS}, Decision{OutcomeMigrated, CallEnableSMSPreferred, ""}},
-		{"only email legacy entry", UserState{Found: true, LegacyOther: true, Phone: phone}, Decision{OutcomeUnsupportedLegacy, CallNone, ""}},
-		{"nothing", UserState{Found: true, Phone: phone}, Decision{OutcomeNoLegacyMFA, CallNone, ""}},
-		{"unconfirmed user", UserState{Found: true, LegacySMS: true, Phone: phone, Status: "UNCONFIRMED"}, Decision{OutcomeMigrated, CallEnableSMSPreferred, "UserNotConfirmedException"}},
-		{"reset required, totp", UserState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Status: "RESET_REQUIRED"}, Decision{OutcomeMigrated, CallEnableSMS, "PasswordResetRequiredException"}},
-		{"unconfirmed without legacy", UserState{Found: true, Status: "UNCONFIRMED"}, Decision{OutcomeNoLegacyMFA, CallNone, ""}},
-		{"force change password", UserState{Found: true, LegacySMS: true, Phone: phone, Status: "FORCE_CHANGE_PASSWORD"}, Decision{OutcomeMigrated, CallEnableSMSPreferred, ""}},
-		{"totp only", UserState{Found: true, TOTP: true, Preferred: MFATOTP}, Decision{OutcomeNoLegacyMFA, CallNone, ""}},
+		{"not found", userState{}, decision{outcomeNotFound, callNone, ""}},
+		{"already migrated", userState{Found: true, LegacySMS: true, Phone: phone, SMS: true}, decision{outcomeAlreadyMigrated, callNone, ""}},
+		{"already migrated without legacy entry", userState{Found: true, Phone: phone, SMS: true, Preferred: mfaSMS}, decision{outcomeAlreadyMigrated, callNone, ""}},
+		{"already migrated wins over missing phone", userState{Found: true, LegacySMS: true, SMS: true}, decision{outcomeAlreadyMigrated, callNone, ""}},
+		{"no phone", userState{Found: true, LegacySMS: true}, decision{outcomeNoPhone, callNone, ""}},
+		{"no phone with totp", userState{Found: true, LegacySMS: true, TOTP: true, Preferred: mfaTOTP}, decision{outcomeNoPhone, callNone, ""}},
+		{"legacy only", userState{Found: true, LegacySMS: true, Phone: phone}, decision{outcomeMigrated, callEnableSMSPreferred, ""}},
+		{"legacy only, disabled user", userState{Found: true, Enabled: false, LegacySMS: true, Phone: phone}, decision{outcomeMigrated, callEnableSMSPreferred, ""}},
+		{"legacy sms and email entries", userState{Found: true, LegacySMS: true, LegacyOther: true, Phone: phone}, decision{outcomeMigrated, callEnableSMSPreferred, ""}},
+		{"totp enabled and preferred", userState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Preferred: mfaTOTP}, decision{outcomeMigrated, callEnableSMS, ""}},
+		{"totp enabled, none preferred", userState{Found: true, LegacySMS: true, Phone: phone, TOTP: true}, decision{outcomeMigrated, callEnableSMS, ""}},
+		{"email enabled", userState{Found: true, LegacySMS: true, Phone: phone, Email: true}, decision{outcomeMigrated, callEnableSMS, ""}},
+		{"unknown newer factor", userState{Found: true, LegacySMS: true, Phone: phone, OtherFactor: true}, decision{outcomeMigrated, callEnableSMS, ""}},
+		{"email preferred but not listed", userState{Found: true, LegacySMS: true, Phone: phone, Preferred: mfaEmail}, decision{outcomeMigrated, callEnableSMS, ""}},
+		{"sms preferred but not listed", userState{Found: true, LegacySMS: true, Phone: phone, Preferred: mfaSMS}, decision{outcomeMigrated, callEnableSMSPreferred, ""}},
+		{"only email legacy entry", userState{Found: true, LegacyOther: true, Phone: phone}, decision{outcomeUnsupportedLegacy, callNone, ""}},
+		{"nothing", userState{Found: true, Phone: phone}, decision{outcomeNoLegacyMFA, callNone, ""}},
+		{"unconfirmed user", userState{Found: true, LegacySMS: true, Phone: phone, Status: "UNCONFIRMED"}, decision{outcomeMigrated, callEnableSMSPreferred, "UserNotConfirmedException"}},
+		{"reset required, totp", userState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Status: "RESET_REQUIRED"}, decision{outcomeMigrated, callEnableSMS, "PasswordResetRequiredException"}},
+		{"unconfirmed without legacy", userState{Found: true, Status: "UNCONFIRMED"}, decision{outcomeNoLegacyMFA, callNone, ""}},
+		{"force change password", userState{Found: true, LegacySMS: true, Phone: phone, Status: "FORCE_CHANGE_PASSWORD"}, decision{outcomeMigrated, callEnableSMSPreferred, ""}},
+		{"totp only", userState{Found: true, TOTP: true, Preferred: mfaTOTP}, decision{outcomeNoLegacyMFA, callNone, ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Plan(tt.state); got != tt.want {
-				t.Errorf("Plan(%+v) = %+v, want %+v", tt.state, got, tt.want)
+			if got := plan(tt.state); got != tt.want {
+				t.Errorf("plan(%+v) = %+v, want %+v", tt.state, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestCallInputSendsOnlySMSSettings(t *testing.T) {
-	for _, c := range []Call{CallEnableSMS, CallEnableSMSPreferred} {
+	for _, c := range []writeCall{callEnableSMS, callEnableSMSPreferred} {
 		in := c.Input("us-east-1_abc", "alice")
 		if in.SoftwareTokenMfaSettings != nil || in.EmailMfaSettings != nil || in.WebAuthnMfaSettings != nil {
 			t.Errorf("%v.Input() sets a setting other than SMSMfaSettings: %+v", c, in)
 		}
-		want := types.SMSMfaSettingsType{Enabled: true, PreferredMfa: c == CallEnableSMSPreferred}
+		want := types.SMSMfaSettingsType{Enabled: true, PreferredMfa: c == callEnableSMSPreferred}
 		if in.SMSMfaSettings == nil || *in.SMSMfaSettings != want {
 			t.Errorf("%v.Input().SMSMfaSettings = %+v, want %+v", c, in.SMSMfaSettings, want)
 		}
@@ -77,28 +77,28 @@ func TestStateFromUser(t *testing.T) {
 			{Name: s("email"), Value: s("a@example.com")},
 			{Name: s("phone_number"), Value: s(phone)},
 		},
-		UserMFASettingList:  []string{MFATOTP, MFAEmail, "WEB_AUTHN"},
-		PreferredMfaSetting: s(MFATOTP),
+		UserMFASettingList:  []string{mfaTOTP, mfaEmail, "WEB_AUTHN"},
+		PreferredMfaSetting: s(mfaTOTP),
 	}
-	want := UserState{Found: true, Enabled: true, LegacySMS: true, LegacyOther: true, Phone: phone,
-		TOTP: true, Email: true, OtherFactor: true, Preferred: MFATOTP}
-	if diff := cmp.Diff(want, StateFromUser(out)); diff != "" {
-		t.Errorf("StateFromUser() mismatch (-want +got):\n%s", diff)
+	want := userState{Found: true, Enabled: true, LegacySMS: true, LegacyOther: true, Phone: phone,
+		TOTP: true, Email: true, OtherFactor: true, Preferred: mfaTOTP}
+	if diff := cmp.Diff(want, stateFromUser(out)); diff != "" {
+		t.Errorf("stateFromUser() mismatch (-want +got):\n%s", diff)
 	}
-	if got := StateFromUser(&cip.AdminGetUserOutput{}); got != (UserState{Found: true}) {
-		t.Errorf("StateFromUser(empty) = %+v, want only Found", got)
+	if got := stateFromUser(&cip.AdminGetUserOutput{}); got != (userState{Found: true}) {
+		t.Errorf("stateFromUser(empty) = %+v, want only Found", got)
 	}
 }
 
 func TestAfter(t *testing.T) {
-	before := UserState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Preferred: MFATOTP}
-	if got := before.After(CallEnableSMS); !got.SMS || got.Preferred != MFATOTP || !got.TOTP {
-		t.Errorf("After(CallEnableSMS) = %+v, want SMS on and TOTP kept preferred", got)
+	before := userState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Preferred: mfaTOTP}
+	if got := before.After(callEnableSMS); !got.SMS || got.Preferred != mfaTOTP || !got.TOTP {
+		t.Errorf("After(callEnableSMS) = %+v, want SMS on and TOTP kept preferred", got)
 	}
-	if got := before.After(CallEnableSMSPreferred); !got.SMS || got.Preferred != MFASMS {
-		t.Errorf("After(CallEnableSMSPreferred) = %+v, want SMS on and preferred", got)
+	if got := before.After(callEnableSMSPreferred); !got.SMS || got.Preferred != mfaSMS {
+		t.Errorf("After(callEnableSMSPreferred) = %+v, want SMS on and preferred", got)
 	}
-	if got := before.After(CallNone); got != before {
-		t.Errorf("After(CallNone) = %+v, want unchanged", got)
+	if got := before.After(callNone); got != before {
+		t.Errorf("After(callNone) = %+v, want unchanged", got)
 	}
 }

@@ -122,7 +122,7 @@ func (r *recorder) record(ctx context.Context, results <-chan result, stop func(
 			if res.called {
 				users++
 			}
-			if res.outcome == OutcomeFailed {
+			if res.outcome == outcomeFailed {
 				failures++
 				if r.maxFailures.Exceeded(failures, users) {
 					stop(StopMaxFailures, fmt.Errorf("%d of %d users failed, more than --max-failures %s allows; last error: %s",

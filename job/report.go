@@ -40,10 +40,10 @@ func reportRow(row input.Row, word uint32, note string, noMask bool) ReportRow {
 	note, fullPhone := splitNote(note)
 	o, st, read := decodeRow(word)
 	rr := ReportRow{Line: row.Line, Username: row.Username, Outcome: o.String(), Detail: note}
-	if o == OutcomeInvalidInput {
+	if o == outcomeInvalidInput {
 		rr.Username = printable(row.Username)
 	}
-	if o == OutcomeNoLegacyMFA && !read && rr.Detail == "" {
+	if o == outcomeNoLegacyMFA && !read && rr.Detail == "" {
 		// Not kept per row in the checkpoint: an export of a whole pool
 		// would otherwise hold one note per user without legacy MFA.
 		rr.Detail = noteNotRead
@@ -51,9 +51,9 @@ func reportRow(row input.Row, word uint32, note string, noMask bool) ReportRow {
 	if !read || !st.Found {
 		return rr
 	}
-	call := CallNone
-	if o == OutcomeMigrated || o == OutcomeWouldMigrate {
-		call = Plan(st).Call
+	call := callNone
+	if o == outcomeMigrated || o == outcomeWouldMigrate {
+		call = plan(st).Call
 	}
 	after := st.After(call)
 	rr.Call = call.String()

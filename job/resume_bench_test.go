@@ -203,7 +203,7 @@ func resumeBenchCheckpoint(b *testing.B, cfg Config, done int) []byte {
 	// phone numbers (the phone's last digits are what makes a checkpoint
 	// incompressible).
 	rng := rand.New(rand.NewPCG(1, 2))
-	counts := map[string]int64{OutcomePending.String(): int64(scan.Rows - done)}
+	counts := map[string]int64{outcomePending.String(): int64(scan.Rows - done)}
 	for i := range done {
 		st.Rows[i] = resumeBenchRow(rng)
 		counts[rowOutcome(st.Rows[i]).String()]++
@@ -219,23 +219,23 @@ func resumeBenchCheckpoint(b *testing.B, cfg Config, done int) []byte {
 // resumeBenchRow returns the checkpoint word of a done row drawn from a
 // realistic mix of outcomes.
 func resumeBenchRow(rng *rand.Rand) uint32 {
-	s := UserState{Found: true, Enabled: rng.IntN(20) != 0, LegacySMS: true,
+	s := userState{Found: true, Enabled: rng.IntN(20) != 0, LegacySMS: true,
 		Phone: fmt.Sprintf("+1%03d555%04d", 200+rng.IntN(700), rng.IntN(10000))}
 	switch r := rng.IntN(100); {
 	case r < 70:
-		return encodeRow(OutcomeMigrated, &s)
+		return encodeRow(outcomeMigrated, &s)
 	case r < 80:
-		s.SMS, s.Preferred = true, MFASMS
-		return encodeRow(OutcomeAlreadyMigrated, &s)
+		s.SMS, s.Preferred = true, mfaSMS
+		return encodeRow(outcomeAlreadyMigrated, &s)
 	case r < 88:
 		s.LegacySMS = false
-		return encodeRow(OutcomeNoLegacyMFA, &s)
+		return encodeRow(outcomeNoLegacyMFA, &s)
 	case r < 93:
 		s.Phone = ""
-		return encodeRow(OutcomeNoPhone, &s)
+		return encodeRow(outcomeNoPhone, &s)
 	case r < 97:
-		return encodeRow(OutcomeRejected, &s)
+		return encodeRow(outcomeRejected, &s)
 	default:
-		return encodeRow(OutcomeNotFound, &UserState{})
+		return encodeRow(outcomeNotFound, &userState{})
 	}
 }

@@ -12,7 +12,7 @@ import "strings"
 //	bits 12-14  preferred: 0 none, 1 SMS, 2 TOTP, 3 email, 4 other, 7 state not read
 //	bits 15-31  masked phone: 0 none, else 1 + first digit×10000 + last four digits
 //
-// The call that was made is not stored: it is Plan(state).Call, a pure
+// The call that was made is not stored: it is plan(state).Call, a pure
 // function of the stored state.
 const (
 	rowOutcomeMask = 0xF
@@ -40,7 +40,7 @@ const (
 )
 
 // encodeRow packs an outcome and, when the user was read, its state.
-func encodeRow(o Outcome, s *UserState) uint32 {
+func encodeRow(o outcome, s *userState) uint32 {
 	w := uint32(o) & rowOutcomeMask
 	if s == nil || !s.Found {
 		pref := uint32(prefUnknown)
@@ -67,11 +67,11 @@ func encodeRow(o Outcome, s *UserState) uint32 {
 	switch s.Preferred {
 	case "":
 		pref = prefNone
-	case MFASMS:
+	case mfaSMS:
 		pref = prefSMS
-	case MFATOTP:
+	case mfaTOTP:
 		pref = prefTOTP
-	case MFAEmail:
+	case mfaEmail:
 		pref = prefEmail
 	default:
 		pref = prefOther
@@ -84,23 +84,23 @@ func encodeRow(o Outcome, s *UserState) uint32 {
 }
 
 // rowOutcome returns the outcome of a row word.
-func rowOutcome(w uint32) Outcome { return Outcome(w & rowOutcomeMask) }
+func rowOutcome(w uint32) outcome { return outcome(w & rowOutcomeMask) }
 
 // decodeRow unpacks a row word. read is false when the user's state was never
 // read (pending, invalid, duplicate, or skipped thanks to the export). The
 // returned state's Phone is already masked; a phone too short to mask is
 // reported as "******".
-func decodeRow(w uint32) (o Outcome, s UserState, read bool) {
+func decodeRow(w uint32) (o outcome, s userState, read bool) {
 	o = rowOutcome(w)
 	pref := (w >> rowPrefShift) & 0x7
-	if pref == prefUnknown || o == OutcomePending { // a pending row is the zero word
-		return o, UserState{}, false
+	if pref == prefUnknown || o == outcomePending { // a pending row is the zero word
+		return o, userState{}, false
 	}
 	f := (w >> rowFlagShift) & 0xFF
-	if f == 0 && pref == prefNone && w>>rowPhoneShift == 0 && o == OutcomeNotFound {
-		return o, UserState{}, true
+	if f == 0 && pref == prefNone && w>>rowPhoneShift == 0 && o == outcomeNotFound {
+		return o, userState{}, true
 	}
-	s = UserState{
+	s = userState{
 		Found:       true,
 		LegacySMS:   f&flagLegacySMS != 0,
 		LegacyOther: f&flagLegacyOther != 0,
@@ -112,11 +112,11 @@ func decodeRow(w uint32) (o Outcome, s UserState, read bool) {
 	}
 	switch pref {
 	case prefSMS:
-		s.Preferred = MFASMS
+		s.Preferred = mfaSMS
 	case prefTOTP:
-		s.Preferred = MFATOTP
+		s.Preferred = mfaTOTP
 	case prefEmail:
-		s.Preferred = MFAEmail
+		s.Preferred = mfaEmail
 	case prefOther:
 		s.Preferred = "OTHER"
 	}

@@ -284,7 +284,7 @@ func (r *runner) logStop(reason string, drain time.Duration) {
 // exitError turns how the run ended into Run's error.
 func (r *runner) exitError(reason string, runErr error) error {
 	t := &r.rec.t.job
-	failed := t[OutcomeFailed]
+	failed := t[outcomeFailed]
 	remaining := t.total() - t.done()
 	switch {
 	case runErr != nil && !resumable(reason):

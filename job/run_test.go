@@ -208,12 +208,12 @@ func TestRunReportDetails(t *testing.T) {
 		}
 	}
 	totp := byKind[cognitotest.KindLegacyTOTPPref]
-	if totp.Call != CallEnableSMS.String() || totp.PreferredBefore != MFATOTP || totp.PreferredAfter != MFATOTP ||
+	if totp.Call != callEnableSMS.String() || totp.PreferredBefore != mfaTOTP || totp.PreferredAfter != mfaTOTP ||
 		totp.MFAAfter != "SMS_MFA SOFTWARE_TOKEN_MFA" || totp.LegacyMFA != "SMS" {
 		t.Errorf("TOTP-preferred row = %+v, want SMS enabled only and TOTP still preferred", totp)
 	}
 	plain := byKind[cognitotest.KindLegacySMS]
-	if plain.Call != CallEnableSMSPreferred.String() || plain.PreferredAfter != MFASMS || !strings.HasPrefix(plain.Phone, "+1******") {
+	if plain.Call != callEnableSMSPreferred.String() || plain.PreferredAfter != mfaSMS || !strings.HasPrefix(plain.Phone, "+1******") {
 		t.Errorf("legacy row = %+v, want SMS enabled and preferred, masked phone", plain)
 	}
 	if r := byKind[cognitotest.KindLegacyDisabled]; r.Enabled != "false" || r.Outcome != "migrated" {

@@ -65,7 +65,7 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 		if wasRead {
 			read++
 		}
-		if o == OutcomeMigrated || o == OutcomeWouldMigrate {
+		if o == outcomeMigrated || o == outcomeWouldMigrate {
 			writes++
 		}
 	}

@@ -100,7 +100,7 @@ func dryRunCost(rows []uint32, verify bool, readRPS, writeRPS float64) *Cost {
 		if read {
 			reads++
 		}
-		if o == OutcomeWouldMigrate {
+		if o == outcomeWouldMigrate {
 			writes++
 		}
 	}
@@ -131,7 +131,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Second))
 	fmt.Fprintf(&b, "  rows: %d, done %d, remaining %d (this run recorded %d)\n", s.Rows, s.Done, s.Remaining, s.ThisRun.Rows)
 	var parts []string
-	for _, o := range append([]Outcome{OutcomePending}, Outcomes()...) {
+	for _, o := range append([]outcome{outcomePending}, allOutcomes()...) {
 		if n := s.Outcomes[o.String()]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", o, n))
 		}

@@ -14,8 +14,8 @@ import (
 // hands to the recorder.
 type result struct {
 	index   int
-	outcome Outcome
-	state   *UserState // nil when the user was not read
+	outcome outcome
+	state   *userState // nil when the user was not read
 	note    string     // error code, invalid-input reason, duplicate-of
 	called  bool       // the row needed Cognito calls (a "user" for failure rates)
 	cls     cognito.Class
@@ -42,17 +42,17 @@ func (w *worker) process(ctx context.Context, row input.Row) result {
 	if cls, code := cognito.Classify(ctx.Err(), err); cls != cognito.ClassOK {
 		return failedCall(res, cognito.OpAdminGetUser, cls, code, err, nil)
 	}
-	st := StateFromUser(out)
+	st := stateFromUser(out)
 	res.state = &st
-	d := Plan(st)
+	d := plan(st)
 	res.outcome = d.Outcome
-	if d.Call == CallNone {
+	if d.Call == callNone {
 		return res
 	}
 	if w.dryRun {
-		res.outcome = OutcomeWouldMigrate
+		res.outcome = outcomeWouldMigrate
 		if d.Expect != "" {
-			res.outcome, res.note = OutcomeRejected, fmt.Sprintf("%s expected: user status is %s", d.Expect, st.Status)
+			res.outcome, res.note = outcomeRejected, fmt.Sprintf("%s expected: user status is %s", d.Expect, st.Status)
 		}
 		return res
 	}
@@ -65,26 +65,26 @@ func (w *worker) process(ctx context.Context, row input.Row) result {
 		if cls, code := cognito.Classify(ctx.Err(), err); cls != cognito.ClassOK {
 			return failedCall(res, cognito.OpAdminGetUser, cls, code, err, &st)
 		}
-		if !StateFromUser(out).SMS {
-			res.outcome, res.note = OutcomeFailed, "VerifyFailed: SMS_MFA not enabled after the write"
+		if !stateFromUser(out).SMS {
+			res.outcome, res.note = outcomeFailed, "VerifyFailed: SMS_MFA not enabled after the write"
 		}
 	}
 	return res
 }
 
 // failedCall turns a failed call into a result.
-func failedCall(res result, op cognito.Op, cls cognito.Class, code string, err error, st *UserState) result {
+func failedCall(res result, op cognito.Op, cls cognito.Class, code string, err error, st *userState) result {
 	res.cls, res.op, res.err, res.state = cls, op, err, st
 	switch cls {
 	case cognito.ClassNotFound:
-		res.outcome = OutcomeNotFound
+		res.outcome = outcomeNotFound
 		if st == nil {
-			res.state = &UserState{}
+			res.state = &userState{}
 		}
 	case cognito.ClassRejected:
-		res.outcome, res.note = OutcomeRejected, code
+		res.outcome, res.note = outcomeRejected, code
 	case cognito.ClassTransient:
-		res.outcome, res.note = OutcomeFailed, code
+		res.outcome, res.note = outcomeFailed, code
 	}
 	return res
 }
