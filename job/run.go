@@ -58,9 +58,11 @@ type runner struct {
 	// report of a stopped run is written after a signal.
 	reportOpen func() (io.ReadCloser, error)
 
-	lease *lease
-	rec   *recorder
-	gate  *gate // users in flight; set by execute
+	lease     *lease
+	stopKeep  func()     // stops the lease's renewal and waits for it; set with lease
+	leaseLost chan error // the renewal's verdict that the lease is lost (buffered)
+	rec       *recorder
+	gate      *gate // users in flight; set by execute
 }
 
 // Run migrates the users of cfg.Input, resuming from the checkpoint in
@@ -123,6 +125,12 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	if r.lease, err = takeLease(ctx, r.d.Store, r.owner(), r.cfg.LockTTL); err != nil {
 		return nil, fmt.Errorf("lock checkpoint %s: %w", r.d.Store, err)
 	}
+	// The lease is renewed until it is released, the final save included.
+	keepCtx, cancelKeep := context.WithCancel(context.WithoutCancel(ctx))
+	var keeping sync.WaitGroup
+	r.leaseLost = make(chan error, 1)
+	keeping.Go(func() { r.lease.keep(keepCtx, r.log, func(err error) { r.leaseLost <- err }) })
+	r.stopKeep = func() { cancelKeep(); keeping.Wait() }
 	defer r.releaseLease(ctx, time.Time{}) // on the paths that end before the stop path releases it
 
 	if err := r.load(ctx); err != nil {
@@ -177,9 +185,10 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 // lock after the final save.
 func (r *runner) releaseReserve() time.Duration { return min(r.cfg.ShutdownTimeout/4, 2*time.Second) }
 
-// releaseLease releases the lock by deadline (or within 10 s when there is
-// none). Releasing twice is a no-op.
+// releaseLease stops the lease's renewal and releases the lock by deadline
+// (or within 10 s when there is none). Releasing twice is a no-op.
 func (r *runner) releaseLease(ctx context.Context, deadline time.Time) {
+	r.stopKeep()
 	if deadline.IsZero() || time.Until(deadline) < time.Second {
 		deadline = time.Now().Add(10 * time.Second) // a lock left behind blocks the next runner for --lock-ttl
 	}
@@ -190,8 +199,7 @@ func (r *runner) releaseLease(ctx context.Context, deadline time.Time) {
 	}
 }
 
-// execute runs the dispatcher, the workers, the sizer, the lock's renewal
-// and the recorder until the input is exhausted or the run stops. It
+// execute runs the dispatcher, the workers, the sizer and the recorder until the input is exhausted or the run stops. It
 // returns the stop reason, the error that caused the stop, and the end of
 // the stop budget (zero when the run was not stopped).
 func (r *runner) execute(ctx context.Context) (reason string, stopErr error, deadline time.Time) {
@@ -214,7 +222,11 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 	var bg sync.WaitGroup
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bg.Go(func() {
-		r.lease.keep(bgCtx, r.log, func(err error) { stop.stop(StopFatal, err) })
+		select {
+		case err := <-r.leaseLost:
+			stop.stop(StopFatal, err)
+		case <-bgCtx.Done():
+		}
 	})
 	bg.Go(func() { newSizer(r.gate, limiterLoad{r.read, r.write, r.stats}, &r.cfg).run(bgCtx) })
 
