@@ -185,12 +185,17 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 // lock after the final save.
 func (r *runner) releaseReserve() time.Duration { return min(r.cfg.ShutdownTimeout/4, 2*time.Second) }
 
-// releaseLease stops the lease's renewal and releases the lock by deadline
-// (or within 10 s when there is none). Releasing twice is a no-op.
+// releaseLease stops the lease's renewal and releases the lock by deadline,
+// or within 10 s when there is none: a lock left behind blocks the next
+// runner for --lock-ttl, so even a spent budget leaves the release a
+// second. Releasing twice is a no-op.
 func (r *runner) releaseLease(ctx context.Context, deadline time.Time) {
 	r.stopKeep()
-	if deadline.IsZero() || time.Until(deadline) < time.Second {
-		deadline = time.Now().Add(10 * time.Second) // a lock left behind blocks the next runner for --lock-ttl
+	switch {
+	case deadline.IsZero():
+		deadline = time.Now().Add(10 * time.Second)
+	case time.Until(deadline) < time.Second:
+		deadline = time.Now().Add(time.Second)
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
