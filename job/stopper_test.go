@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,23 +12,29 @@ import (
 // stopperRig is a stopper with the two contexts a run gives it and a
 // record of its onFirst calls. It must be made inside a synctest bubble.
 type stopperRig struct {
-	s                   *stopper
-	dispatch, calls     context.Context
-	firstReasons        []string
-	firstDrains         []time.Duration
-	budget              time.Duration
-	cancelD, cancelC    context.CancelFunc
-	dispatchAt, callsAt time.Time // when each context ended
+	s               *stopper
+	dispatch, calls context.Context
+
+	mu           sync.Mutex
+	firstReasons []string
+	firstDrains  []time.Duration
+	callsAt      time.Time // when the calls' context ended
 }
 
 func newStopperRig(t *testing.T, budget time.Duration) *stopperRig {
 	t.Helper()
-	r := &stopperRig{budget: budget}
-	r.dispatch, r.cancelD = context.WithCancel(t.Context())
-	r.calls, r.cancelC = context.WithCancel(t.Context())
-	context.AfterFunc(r.dispatch, func() { r.dispatchAt = time.Now() })
-	context.AfterFunc(r.calls, func() { r.callsAt = time.Now() })
-	r.s = newStopper(budget, r.cancelD, r.cancelC, func(reason string, drain time.Duration) {
+	r := &stopperRig{}
+	var cancelDispatch, cancelCalls context.CancelFunc
+	r.dispatch, cancelDispatch = context.WithCancel(t.Context())
+	r.calls, cancelCalls = context.WithCancel(t.Context())
+	context.AfterFunc(r.calls, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.callsAt = time.Now()
+	})
+	r.s = newStopper(budget, cancelDispatch, cancelCalls, func(reason string, drain time.Duration) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.firstReasons = append(r.firstReasons, reason)
 		r.firstDrains = append(r.firstDrains, drain)
 	})
@@ -47,6 +54,22 @@ func (r *stopperRig) checkStopped(t *testing.T, reason string, err error) {
 func ended(ctx context.Context) bool {
 	synctest.Wait()
 	return ctx.Err() != nil
+}
+
+// callsEnded returns when the calls' context ended (zero while it lives),
+// once the bubble is idle.
+func (r *stopperRig) callsEnded() time.Time {
+	synctest.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.callsAt
+}
+
+// first returns the reasons and drains onFirst was called with.
+func (r *stopperRig) first() ([]string, []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.firstReasons...), append([]time.Duration(nil), r.firstDrains...)
 }
 
 func TestStopperFirstGracefulReasonWins(t *testing.T) {
@@ -85,8 +108,8 @@ func TestStopperHardStopOverridesGraceful(t *testing.T) {
 				hardErr := errors.New("credentials expired")
 				r.s.stop(hard, hardErr)
 				r.checkStopped(t, hard, hardErr)
-				if !ended(r.calls) || !r.callsAt.Equal(start.Add(time.Second)) {
-					t.Errorf("calls ended at %v, want at once at the %s stop (%v)", r.callsAt.Sub(start), hard, time.Second)
+				if at := r.callsEnded(); !at.Equal(start.Add(time.Second)) {
+					t.Errorf("calls ended %v after the first stop, want at once at the %s stop (%v)", at.Sub(start), hard, time.Second)
 				}
 				if d, ok := r.s.deadline(); !ok || !d.Equal(start.Add(budget)) {
 					t.Errorf("deadline() = %v, %v, want the first stop + budget (%v), true", d.Sub(start), ok, budget)
@@ -97,8 +120,8 @@ func TestStopperHardStopOverridesGraceful(t *testing.T) {
 				r.s.stop(StopSignal, nil)
 				r.s.stop(StopFatal, errors.New("later"))
 				r.checkStopped(t, hard, hardErr)
-				if len(r.firstReasons) != 1 || r.firstReasons[0] != StopSignal {
-					t.Errorf("onFirst called with %q, want once with %q", r.firstReasons, StopSignal)
+				if reasons, _ := r.first(); len(reasons) != 1 || reasons[0] != StopSignal {
+					t.Errorf("onFirst called with %q, want once with %q", reasons, StopSignal)
 				}
 			})
 		})
@@ -133,7 +156,7 @@ func TestStopperGracefulDrain(t *testing.T) {
 				}
 				time.Sleep(budget/2 - time.Nanosecond)
 				if ended(r.calls) {
-					t.Fatalf("calls cancelled %v after the stop, want them to get budget/2 = %v", r.callsAt.Sub(start), budget/2)
+					t.Fatalf("calls cancelled %v after the stop, want them to get budget/2 = %v", r.callsEnded().Sub(start), budget/2)
 				}
 				// A second graceful stop neither restarts nor shortens the drain.
 				r.s.stop(StopSignal, nil)
@@ -144,11 +167,11 @@ func TestStopperGracefulDrain(t *testing.T) {
 				if !ended(r.calls) {
 					t.Fatalf("calls still running budget/2 = %v after the stop, want them cancelled", budget/2)
 				}
-				if got := r.callsAt.Sub(start); got != budget/2 {
+				if got := r.callsEnded().Sub(start); got != budget/2 {
 					t.Errorf("calls cancelled %v after the stop, want %v", got, budget/2)
 				}
-				if len(r.firstDrains) != 1 || r.firstDrains[0] != budget/2 {
-					t.Errorf("onFirst got drains %v, want once %v", r.firstDrains, budget/2)
+				if _, drains := r.first(); len(drains) != 1 || drains[0] != budget/2 {
+					t.Errorf("onFirst got drains %v, want once %v", drains, budget/2)
 				}
 			})
 		})
@@ -187,8 +210,8 @@ func TestStopperOnFirstOnce(t *testing.T) {
 			go func() { r.s.stop(reason, nil); done <- struct{}{} }()
 			<-done
 		}
-		if len(r.firstReasons) != 1 || r.firstReasons[0] != StopSignal {
-			t.Errorf("onFirst called with %q, want once with %q", r.firstReasons, StopSignal)
+		if reasons, _ := r.first(); len(reasons) != 1 || reasons[0] != StopSignal {
+			t.Errorf("onFirst called with %q, want once with %q", reasons, StopSignal)
 		}
 	})
 }
