@@ -41,13 +41,14 @@ func checkInFlight(t *testing.T, g *gate, inflight, target int64) {
 func fill(t *testing.T, g *gate, n int) {
 	t.Helper()
 	for i := range n {
-		if a := startAcquire(t.Context(), g); !must(a.result()) {
+		if a := startAcquire(t.Context(), g); !acquired(a.result()) {
 			t.Fatalf("acquire %d of %d blocked or failed below the target", i+1, n)
 		}
 	}
 }
 
-func must(got, returned bool) bool { return got && returned }
+// acquired reports whether an acquire returned true.
+func acquired(got, returned bool) bool { return got && returned }
 
 func TestGateBlocksAtTheTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -139,7 +140,7 @@ func TestGateAcquireCanceled(t *testing.T) {
 
 		// A slot freed after the cancellation is still there to take.
 		g.release()
-		if a := startAcquire(t.Context(), g); !must(a.result()) {
+		if a := startAcquire(t.Context(), g); !acquired(a.result()) {
 			t.Fatal("acquire after a cancelled one and a release blocked, want true")
 		}
 	})
