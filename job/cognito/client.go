@@ -2,7 +2,6 @@ package cognito
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/smithy-go"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/internal/bodyrace"
 )
@@ -90,12 +88,6 @@ func (r *budgetRetryer) RetryDelay(attempt int, err error) (time.Duration, error
 		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
 	}
 	return r.RetryerV2.RetryDelay(attempt, err)
-}
-
-// isThrottle reports whether err carries a throttling code.
-func isThrottle(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && throttleCodes[ae.ErrorCode()]
 }
 
 // NewClient returns a Cognito client built from cfg (the SDK's standard

@@ -151,21 +151,13 @@ func IsThrottle(err error) bool {
 // credentialsError reports whether the SDK failed before sending because it
 // could not get credentials. It is the only classification by message
 // text, because the SDK has no typed error for it: the client's auth step
-// wraps the provider's error as "get identity: ..." (service auth.go), the
-// credentials cache as "failed to refresh cached credentials, ..."
-// (aws/credential_cache.go), and the SigV4 middleware as "failed to
-// retrieve credentials: ..." inside a *v4.SigningError. The SSO provider's
-// expired token is the one typed case. Tests pin each text with the SDK's
-// own errors, so an SDK upgrade that changes them fails a test.
+// wraps whatever the credentials provider (or the SDK's credentials cache
+// around it) returned as "get identity: ..." (the service's auth.go). The
+// SSO provider's expired token is the one typed case. Tests pin the text
+// with the SDK's own errors, so an SDK upgrade that changes it fails a test.
 func credentialsError(err error) bool {
 	var sso *ssocreds.InvalidTokenError
-	if errors.As(err, &sso) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "get identity: ") ||
-		strings.Contains(msg, "failed to refresh cached credentials") ||
-		strings.Contains(msg, "failed to retrieve credentials")
+	return errors.As(err, &sso) || strings.Contains(err.Error(), "get identity: ")
 }
 
 // FatalError stops a run: the operator has to fix something first. The

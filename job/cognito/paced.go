@@ -2,6 +2,7 @@ package cognito
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -28,6 +29,9 @@ func (p *pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput,
 	}
 	start := time.Now()
 	out, md, err := next.HandleFinalize(ctx, in)
+	if fe := (*FencedError)(nil); errors.As(err, &fe) {
+		return out, md, err // never sent: not an attempt
+	}
 	throttled := err != nil && IsThrottle(err)
 	p.stats.observe(time.Since(start), throttled, err != nil)
 	if throttled {
