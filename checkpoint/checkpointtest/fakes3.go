@@ -1,6 +1,7 @@
 package checkpointtest
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -21,8 +22,30 @@ import (
 // stops when the test ends. Bucket names need 3 to 63 characters.
 func FakeS3(t testing.TB, buckets ...string) (url string, client *s3.Client) {
 	t.Helper()
+	return FakeS3Denying(t, nil, buckets...)
+}
+
+// FakeS3Denying is FakeS3 with an IAM stand-in: a request for which deny
+// returns true (given the HTTP method and the path-style path,
+// "/bucket/key") is answered 403 AccessDenied, as S3 answers a request the
+// credentials' policy does not allow. A nil deny allows everything.
+func FakeS3Denying(t testing.TB, deny func(method, path string) bool, buckets ...string) (url string, client *s3.Client) {
+	t.Helper()
 	faker := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	srv := httptest.NewServer(faker.Server())
+	h := faker.Server()
+	if deny != nil {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if deny(r.Method, r.URL.Path) {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>fakes3deny</RequestId></Error>`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	cfg, err := awsconfig.LoadDefaultConfig(t.Context(),
 		awsconfig.WithRegion("us-east-1"),

@@ -13,8 +13,28 @@
 // and retry logic.
 //
 // Implemented operations: AdminGetUser, AdminSetUserMFAPreference,
-// AdminSetUserSettings, ListUsers and AdminCreateUser. Any other target is
-// answered with UnknownOperationException.
+// AdminSetUserSettings, ListUsers and AdminCreateUser; for preflight and the
+// self-test also DescribeUserPool (EstimatedNumberOfUsers, MfaConfiguration),
+// ListUserPools, AdminDeleteUser, AdminUpdateUserAttributes,
+// AdminDeleteUserAttributes, AdminSetUserPassword, AdminResetUserPassword,
+// SignUp, CreateUserPoolClient, DeleteUserPoolClient, AdminInitiateAuth
+// (ADMIN_USER_PASSWORD_AUTH), AssociateSoftwareToken and VerifySoftwareToken
+// (a real RFC 6238 check of the code; TOTPOptions). Any other target is
+// answered with UnknownOperationException. The server also answers STS
+// GetCallerIdentity (AWS query protocol: a form-encoded POST answered in
+// XML) with AccountID and CallerARN, so an STS client aimed at Server.URL
+// (AWS_ENDPOINT_URL_STS) works.
+//
+// # Account, Region and IAM
+//
+// A call signed (SigV4 credential scope) for another Region than the one a
+// pool ID names is answered ResourceNotFoundException, as real Cognito
+// answers for a pool that does not exist in the Region called. Deny makes an
+// operation fail with AccessDeniedException naming the action and the pool's
+// ARN, as a missing IAM permission does. SetQuirks makes the server disagree
+// with one documented or inferred behaviour (Quirks), so that a self-test can
+// be shown to notice. SignUp, AssociateSoftwareToken and VerifySoftwareToken
+// are called unsigned, with a user's token, as the SDK sends them.
 //
 // # Model of MFA state
 //

@@ -210,8 +210,17 @@ const (
 	UserResourceUpdate Category = "UserResourceUpdate"
 	// UserList holds ListUsers (real quota 30 per second).
 	UserList Category = "UserList"
-	// UserCreation holds AdminCreateUser.
+	// UserCreation holds AdminCreateUser and SignUp.
 	UserCreation Category = "UserCreation"
+	// UserUpdate holds AdminUpdateUserAttributes, AdminDeleteUserAttributes,
+	// AdminDeleteUser, AdminSetUserPassword and AdminResetUserPassword.
+	UserUpdate Category = "UserUpdate"
+	// UserPoolRead holds ListUserPools and DescribeUserPool.
+	UserPoolRead Category = "UserPoolRead"
+	// UserPoolClient holds CreateUserPoolClient and DeleteUserPoolClient.
+	UserPoolClient Category = "UserPoolClient"
+	// UserAuthentication holds AdminInitiateAuth.
+	UserAuthentication Category = "UserAuthentication"
 )
 
 // CategoryOf returns the quota category of the operation op, or "" for an
@@ -227,6 +236,21 @@ var operations = map[string]Category{
 	"AdminSetUserSettings":      UserResourceUpdate,
 	"ListUsers":                 UserList,
 	"AdminCreateUser":           UserCreation,
+
+	// Preflight and self-test support (pools.go, admin.go, totp.go).
+	"ListUserPools":             UserPoolRead,
+	"DescribeUserPool":          UserPoolRead,
+	"AdminDeleteUser":           UserUpdate,
+	"AdminUpdateUserAttributes": UserUpdate,
+	"AdminDeleteUserAttributes": UserUpdate,
+	"AdminSetUserPassword":      UserUpdate,
+	"AdminResetUserPassword":    UserUpdate,
+	"SignUp":                    UserCreation,
+	"CreateUserPoolClient":      UserPoolClient,
+	"DeleteUserPoolClient":      UserPoolClient,
+	"AdminInitiateAuth":         UserAuthentication,
+	"AssociateSoftwareToken":    UserResourceUpdate,
+	"VerifySoftwareToken":       UserResourceUpdate,
 }
 
 // SetQuota enforces a token-bucket quota of rps requests per second with

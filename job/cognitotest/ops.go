@@ -25,6 +25,9 @@ func (s *Server) execute(op string, body []byte) ([]byte, *apiError) {
 	case "AdminCreateUser":
 		return s.adminCreateUser(body)
 	}
+	if h := moreOps[op]; h != nil {
+		return h(s, body)
+	}
 	return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", "Operation " + op + " is unknown."}
 }
 
@@ -224,10 +227,11 @@ func (s *Server) adminSetUserMFAPreference(body []byte) ([]byte, *apiError) {
 	}
 	now := s.now()
 	e := s.withUser(*in.UserPoolId, *in.Username, true, func(_ *pool, u *User) *apiError {
-		switch u.Status {
-		case StatusResetRequired:
+		q := s.ext.quirks // s.mu is held
+		switch {
+		case u.Status == StatusResetRequired:
 			return &apiError{http.StatusBadRequest, "PasswordResetRequiredException", "Password reset required for the user"}
-		case StatusUnconfirmed:
+		case u.Status == StatusUnconfirmed && !q.AcceptUnconfirmed:
 			return &apiError{http.StatusBadRequest, "UserNotConfirmedException", "User is not confirmed."}
 		}
 		factors := []factor{
@@ -248,7 +252,7 @@ func (s *Server) adminSetUserMFAPreference(body []byte) ([]byte, *apiError) {
 				preferred++
 			}
 			switch {
-			case f.name == SMSMFA && u.Attributes["phone_number"] == "":
+			case f.name == SMSMFA && u.Attributes["phone_number"] == "" && !q.SMSWithoutPhone:
 				return errInvalidParameter("User does not have a phone_number set to turn on SMS MFA")
 			case f.name == SoftwareTokenMFA && f.settings.Enabled && !u.TOTPRegistered:
 				return errInvalidParameter("User has not verified software token mfa")
@@ -260,6 +264,9 @@ func (s *Server) adminSetUserMFAPreference(body []byte) ([]byte, *apiError) {
 			return errInvalidParameter("Only one MFA factor can be set as preferred")
 		}
 		for _, f := range factors {
+			if f.settings == nil && q.DisableAbsentFactors {
+				f.settings = &mfaSettings{}
+			}
 			if f.settings == nil {
 				continue
 			}
@@ -275,7 +282,7 @@ func (s *Server) adminSetUserMFAPreference(body []byte) ([]byte, *apiError) {
 			if u.SMSEnabled && !u.hasSMSOption() {
 				u.MFAOptions = append(u.MFAOptions, MFAOption{DeliveryMedium: "SMS", AttributeName: "phone_number"})
 			}
-			if !u.SMSEnabled {
+			if !u.SMSEnabled || q.ClearLegacyOnEnable {
 				u.MFAOptions = slices.DeleteFunc(u.MFAOptions, func(o MFAOption) bool { return o.DeliveryMedium == "SMS" })
 			}
 		}

@@ -116,6 +116,7 @@ type Server struct {
 	quotas    map[Category]*rate.Limiter
 	recording bool
 	st        stats
+	ext       extState // preflight and self-test support (access.go)
 }
 
 // NewServer starts and returns a new Server. The caller should call Close
@@ -219,6 +220,10 @@ func errInternal(msg string) *apiError {
 // routing, authentication, throttling, injected faults, latency, the
 // operation, and the response.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if isSTS(r) {
+		s.serveSTS(w, r)
+		return
+	}
 	arrival := s.now()
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	op, known := operationFromTarget(r.Header.Get("X-Amz-Target"))
@@ -227,7 +232,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := s.st.arrive(arrival, op, CategoryOf(op), body, s.recording)
 	var d decision
 	if readErr == nil {
-		d = s.decideLocked(r, op, known, arrival)
+		d = s.decideLocked(r, op, known, arrival, body)
 	}
 	s.mu.Unlock()
 
@@ -311,7 +316,7 @@ type decision struct {
 
 // decideLocked applies routing, authentication, forced faults, quotas and
 // random faults, in that order. s.mu must be held.
-func (s *Server) decideLocked(r *http.Request, op string, known bool, now time.Time) decision {
+func (s *Server) decideLocked(r *http.Request, op string, known bool, now time.Time, body []byte) decision {
 	var d decision
 	d.latency = s.latencyLocked(op)
 	switch {
@@ -324,6 +329,8 @@ func (s *Server) decideLocked(r *http.Request, op string, known bool, now time.T
 	}
 	akid, ok := accessKeyID(r.Header.Get("Authorization"))
 	switch {
+	case !ok && anonymousOps[op]:
+		// Called with a user's token, unsigned (the SDK's anonymous auth).
 	case !ok:
 		d.err = &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Missing Authentication Token"}
 		return d
@@ -332,6 +339,10 @@ func (s *Server) decideLocked(r *http.Request, op string, known bool, now time.T
 		return d
 	case s.authCode != "":
 		d.err = &apiError{authStatus(s.authCode), s.authCode, s.authMsg}
+		return d
+	}
+	if e := s.accessLocked(op, r.Header.Get("Authorization"), body); e != nil {
+		d.err = e
 		return d
 	}
 	if kind := s.takePendingLocked(op); kind != 0 {

@@ -25,7 +25,7 @@ func TestWireProtocol(t *testing.T) {
 		wantCode                         string // "" for success
 	}{
 		{"success", "POST", target("AdminGetUser"), fakeAuth, getLegacy, 200, ""},
-		{"unknown operation", "POST", target("AdminDeleteUser"), fakeAuth, getLegacy, 400, "UnknownOperationException"},
+		{"unknown operation", "POST", target("AdminDisableUser"), fakeAuth, getLegacy, 400, "UnknownOperationException"},
 		{"no target", "POST", "", fakeAuth, getLegacy, 400, "UnknownOperationException"},
 		{"other service prefix", "POST", "AWSCognitoIdentityService.GetId", fakeAuth, `{}`, 400, "UnknownOperationException"},
 		{"GET", "GET", target("AdminGetUser"), fakeAuth, "", 400, "UnknownOperationException"},
