@@ -63,7 +63,7 @@ func (f Files) Opener(ctx context.Context, loc string) (func() (io.ReadCloser, e
 	open := func() (io.ReadCloser, error) {
 		out, err := f.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, IfMatch: etag})
 		if err != nil {
-			return nil, &input.Error{File: loc, Msg: "cannot read the input object (was it replaced during the run?)", Err: err}
+			return nil, s3InputError(loc, etag != nil, err)
 		}
 		if etag == nil {
 			etag = out.ETag
@@ -115,7 +115,7 @@ func (f Files) Write(ctx context.Context, loc string, write func(io.Writer) erro
 		return err
 	}
 	if _, err := f.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: tmp}); err != nil {
-		return fmt.Errorf("write %s: %w", loc, err)
+		return ExplainS3(loc, fmt.Errorf("write %s: %w", loc, err))
 	}
 	return nil
 }

@@ -167,11 +167,15 @@ type FatalError struct {
 	Op   string // the operation that failed, such as "AdminGetUser"
 	Code string // the error code, as Classify returns it
 	Err  error  // the error as the SDK returned it
+	Fix  string // the fix, when the caller knows a better one than the code's
 }
 
 // Error names the operation, the code and the fix.
 func (e *FatalError) Error() string {
 	hint := fatalHints[e.Code]
+	if e.Fix != "" {
+		hint = e.Fix
+	}
 	if hint == "" {
 		return fmt.Sprintf("%s failed: %v", e.Op, e.Err)
 	}
