@@ -273,6 +273,9 @@ func (r *Reader) findHeader() (line, prefix int, hdr []byte, err error) {
 		line++
 	}
 	prefix = len(head) - len(rest)
+	if msg := sniffJSON(rest); msg != "" {
+		return 0, 0, nil, r.fail(line, "", msg, nil)
+	}
 	switch {
 	case len(rest) == 0 && atEOF:
 		return 0, 0, nil, r.fail(0, "", "file has no header: it has only blank lines", nil)
@@ -329,6 +332,9 @@ func (r *Reader) useHeader(header []string, column string) error {
 		hint = "; lines end with a lone carriage return (classic Mac), which is not a line ending here: save the file with LF or CRLF line endings"
 	case r.format == FormatPlain && slices.Contains(names, columnImportUsername):
 		hint = "; cognito:username is quoted, so the file is read as RFC 4180 CSV, not as a Cognito import file: remove the quotes or use --username-column cognito:username"
+	case r.format == FormatPlain && len(header) == 1 && column == "":
+		hint = fmt.Sprintf("; if the file is a list of usernames without a header, add a first line that says %s (the first user, %s, is being read as the header)",
+			columnUsername, strconv.Quote(strings.TrimSpace(header[0])))
 	case r.format == FormatPlain:
 		hint = "; use --username-column to name the column that holds usernames"
 	}
@@ -550,6 +556,20 @@ func listNames(header []string) string {
 		b.WriteString(h)
 	}
 	return b.String()
+}
+
+// sniffJSON recognises a JSON document, such as the output of
+// aws cognito-idp list-users, given where a CSV header was expected.
+func sniffJSON(head []byte) string {
+	t := bytes.TrimLeft(head, " \t\r\n")
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return ""
+	}
+	what := "JSON"
+	if bytes.Contains(head, []byte(`"Users"`)) || bytes.Contains(head, []byte(`"Username"`)) {
+		what = "JSON, like the output of aws cognito-idp list-users"
+	}
+	return "not a CSV file: it is " + what + "; write the CSV this tool reads with: cognito-mfa-migrate export --user-pool-id POOL_ID --output users.csv (ListUsers, no MAU cost)"
 }
 
 // sniffBinary recognises files that are clearly not CSV text by their first
