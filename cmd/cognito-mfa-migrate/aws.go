@@ -44,7 +44,10 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.Retry
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, explainConfigError(err, f.Profile)
+	}
+	if err := checkRegion(poolID, f.Region, cfg.Region); err != nil {
+		return nil, err
 	}
 	region := f.Region
 	if region == "" {
@@ -57,15 +60,10 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.Retry
 		return nil, fmt.Errorf("%w: no AWS Region: pass --region or set AWS_REGION", job.ErrUsage)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, &cognito.FatalError{Op: "load AWS credentials", Code: "NoCredentials", Err: err}
+		return nil, credentialsError(err, f.Profile)
 	}
 	c := &awsClients{cfg: cfg}
-	c.cognito = cognito.NewClient(cfg, retry, func(o *cip.Options) {
-		o.Region = region
-		if f.EndpointURL != "" {
-			o.BaseEndpoint = aws.String(f.EndpointURL)
-		}
-	})
+	c.cognito = newCognitoClient(cfg, f, region, retry)
 	if anyS3(locations) {
 		c.s3 = newS3Client(cfg, f, region)
 	}
@@ -106,11 +104,14 @@ func loadStorage(a *app, locs ...string) (*s3.Client, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(a.ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, explainConfigError(err, a.cli.AWS.Profile)
 	}
 	region := a.cli.AWS.Region
 	if region == "" {
 		region = cfg.Region
+	}
+	if region == "" && a.cli.AWS.S3Endpoint == "" {
+		return nil, fmt.Errorf("%w: %s is in S3, and no AWS Region is set to reach it\n  fix: pass --region with the bucket's Region (or set AWS_REGION)", job.ErrUsage, firstS3(locs))
 	}
 	return newS3Client(cfg, a.cli.AWS, region), nil
 }
@@ -136,7 +137,28 @@ func openStore(loc string, s3c *s3.Client) (checkpoint.Store, error) {
 		if s3c == nil {
 			return nil, fmt.Errorf("%w: --checkpoint %s needs an S3 client", job.ErrUsage, loc)
 		}
-		return checkpoint.NewS3(s3c, bucket, key), nil
+		return explainedStore{checkpoint.NewS3(s3c, bucket, key)}, nil
 	}
 	return checkpoint.NewFile(loc), nil
+}
+
+// firstS3 returns the first s3:// location of locs.
+func firstS3(locs []string) string {
+	for _, loc := range locs {
+		if _, _, isS3, _ := checkpoint.ParseLocation(loc); isS3 {
+			return loc
+		}
+	}
+	return ""
+}
+
+// newCognitoClient returns the Cognito client of a command, aimed at region
+// (and --endpoint-url).
+func newCognitoClient(cfg aws.Config, f awsFlags, region string, retry cognito.RetryOptions) *cip.Client {
+	return cognito.NewClient(cfg, retry, func(o *cip.Options) {
+		o.Region = region
+		if f.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(f.EndpointURL)
+		}
+	})
 }

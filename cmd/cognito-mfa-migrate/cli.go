@@ -13,6 +13,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/selftest"
 )
 
 const envPrefix = "COGNITO_MFA_MIGRATE"
@@ -25,10 +26,12 @@ settings; this tool re-expresses each one through AdminSetUserMFAPreference,
 never disabling a factor and never overriding a factor the user prefers.
 
 Runbook:
-  1. export: list the pool's users with legacy MFA (ListUsers, no MAU cost).
-  2. run --dry-run: plan every user, write nothing; review the report and the cost.
-  3. run: apply. Stop it any time (Ctrl-C, SIGTERM); run it again to resume.
-  4. status: progress and ETA of a checkpoint. report: rebuild the report.
+  0. selftest, once, in a scratch pool: prove the tool's assumptions in your account.
+  1. preflight: credentials, pool, permissions, outputs, quotas, cost; changes nothing.
+  2. export: list the pool's users with legacy MFA (ListUsers, no MAU cost).
+  3. run --dry-run: plan every user, write nothing; review the report and the cost.
+  4. run: apply. Stop it any time (Ctrl-C, SIGTERM); run it again to resume.
+  5. status: progress and ETA of a checkpoint. report: rebuild the report.
 
 Try it with no AWS account: cognito-mfa-migrate demo
 
@@ -47,17 +50,19 @@ type cli struct {
 	AWS     awsFlags `embed:""`
 	Logging logFlags `embed:""`
 
-	Run     runCmd     `cmd:"" help:"Migrate the users of a CSV (use --dry-run first)."`
-	Export  exportCmd  `cmd:"" help:"Write the CSV of users with legacy MFA options, from ListUsers."`
-	Status  statusCmd  `cmd:"" help:"Show the progress of a checkpoint: counts, remaining rows, ETA, runs."`
-	Report  reportCmd  `cmd:"" help:"Rebuild the per-user report from a checkpoint and its input."`
-	Demo    demoCmd    `cmd:"" help:"Run the whole flow against a simulated pool: no AWS account needed."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Preflight preflightCmd `cmd:"" help:"Check, changing nothing, that a run or an export will work: credentials, pool, permissions, outputs, quotas, cost."`
+	Selftest  selftestCmd  `cmd:"" help:"Prove in a scratch pool of your account that Cognito behaves as this tool assumes; deletes its users."`
+	Run       runCmd       `cmd:"" help:"Migrate the users of a CSV (use --dry-run first)."`
+	Export    exportCmd    `cmd:"" help:"Write the CSV of users with legacy MFA options, from ListUsers."`
+	Status    statusCmd    `cmd:"" help:"Show the progress of a checkpoint: counts, remaining rows, ETA, runs."`
+	Report    reportCmd    `cmd:"" help:"Rebuild the per-user report from a checkpoint and its input."`
+	Demo      demoCmd      `cmd:"" help:"Run the whole flow against a simulated pool: no AWS account needed."`
+	Version   versionCmd   `cmd:"" help:"Print the version."`
 }
 
 // awsFlags are the AWS settings shared by the commands that call AWS.
 type awsFlags struct {
-	Region      string `help:"AWS Region of the pool (default: the Region in the pool ID, else the AWS chain)." placeholder:"REGION"`
+	Region      string `help:"AWS Region of the pool; it must be the Region the pool ID starts with, and so must AWS_REGION when set (default: the pool ID's Region)." placeholder:"REGION"`
 	Profile     string `help:"AWS shared-config profile to use." placeholder:"NAME"`
 	EndpointURL string `name:"endpoint-url" help:"Cognito endpoint URL (testing, VPC endpoints)." placeholder:"URL"`
 	S3Endpoint  string `name:"s3-endpoint-url" env:"COGNITO_MFA_MIGRATE_S3_ENDPOINT_URL" help:"S3 endpoint URL for s3:// locations (S3-compatible stores, testing); uses path-style addressing." placeholder:"URL"`
@@ -184,21 +189,23 @@ func envResolver(getenv func(string) string) kong.Resolver {
 func defaultVars() kong.Vars {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	return kong.Vars{
-		"read_rps":          f(job.DefaultReadRPS),
-		"write_rps":         f(job.DefaultWriteRPS),
-		"list_rps":          f(job.DefaultListRPS),
-		"workers":           strconv.Itoa(job.DefaultWorkers),
-		"max_failures":      job.DefaultMaxFailures,
-		"max_attempts":      strconv.Itoa(cognito.DefaultMaxAttempts),
-		"shutdown_timeout":  job.DefaultShutdownTimeout.String(),
-		"save_every":        strconv.Itoa(job.DefaultSaveEvery),
-		"save_interval":     job.DefaultSaveInterval.String(),
-		"lock_ttl":          job.DefaultLockTTL.String(),
-		"progress_interval": job.DefaultProgressInterval.String(),
-		"metrics_interval":  job.DefaultMetricsInterval.String(),
-		"quota_read":        f(job.QuotaUserRead),
-		"quota_write":       f(job.QuotaUserResourceUpdate),
-		"quota_list":        f(job.QuotaUserList),
+		"read_rps":           f(job.DefaultReadRPS),
+		"write_rps":          f(job.DefaultWriteRPS),
+		"list_rps":           f(job.DefaultListRPS),
+		"workers":            strconv.Itoa(job.DefaultWorkers),
+		"max_failures":       job.DefaultMaxFailures,
+		"max_attempts":       strconv.Itoa(cognito.DefaultMaxAttempts),
+		"shutdown_timeout":   job.DefaultShutdownTimeout.String(),
+		"save_every":         strconv.Itoa(job.DefaultSaveEvery),
+		"save_interval":      job.DefaultSaveInterval.String(),
+		"lock_ttl":           job.DefaultLockTTL.String(),
+		"progress_interval":  job.DefaultProgressInterval.String(),
+		"metrics_interval":   job.DefaultMetricsInterval.String(),
+		"quota_read":         f(job.QuotaUserRead),
+		"quota_write":        f(job.QuotaUserResourceUpdate),
+		"quota_list":         f(job.QuotaUserList),
+		"selftest_max_users": strconv.Itoa(selftest.DefaultMaxPoolUsers),
+		"selftest_prefix":    selftest.Prefix,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/preflight"
 )
 
 // exportCmd is the export command: the users of a pool with legacy MFA
@@ -19,6 +20,7 @@ type exportCmd struct {
 	ListRPS          float64       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited)."`
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
+	NoPreflight      bool          `help:"Skip the checks made before the first call: a local output folder is writable, and the pool exists and may be listed (one ListUsers call)."`
 }
 
 // Help is the export command's long help.
@@ -80,9 +82,19 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	if c.ProgressInterval <= 0 {
 		return nil, usageErr("--progress-interval must be positive")
 	}
+	for _, w := range preflight.RateWarnings(job.DefaultReadRPS, job.DefaultWriteRPS, cfg.ListRPS) {
+		log.Warn(w)
+	}
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cognito.RetryOptions{}, cfg.OutputLocation())
 	if err != nil {
 		return nil, err
+	}
+	if !c.NoPreflight {
+		pc := preflight.Config{PoolID: cfg.UserPoolID, Region: clients.cognito.Options().Region, Export: true,
+			Outputs: []preflight.Output{{Flag: "--output", Location: cfg.OutputLocation()}}}
+		if err := cheapPreflight(a.ctx, pc, clients); err != nil {
+			return nil, err
+		}
 	}
 	prog := newExportProgress(c.Progress, con, log, c.ProgressInterval)
 	return job.Export(a.ctx, cfg, job.ExportDeps{

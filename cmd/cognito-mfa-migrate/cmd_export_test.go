@@ -72,13 +72,13 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("export with COGNITO_MFA_MIGRATE_ALL=true has %d rows, want every user (%d)", got, inPool)
 	}
 
-	reads := f.srv.Calls("AdminGetUser")
+	reads := userReads(f.srv)
 	p, code = f.exec(t, time.Minute, "run", "--user-pool-id", cognitotest.DefaultPoolID, "--input", all,
 		"--endpoint-url", f.srv.URL, "--progress", "none", "--read-rps", "0", "--write-rps", "0")
 	if code != 0 {
 		t.Fatalf("run over the export exit %d, want 0; stderr:\n%s", code, p.stderr.tail())
 	}
-	if n := f.srv.Calls("AdminGetUser") - reads; n != legacy {
+	if n := userReads(f.srv) - reads; n != legacy {
 		t.Errorf("run over the --all export made %d AdminGetUser calls, want %d (the users with legacy options)", n, legacy)
 	}
 }

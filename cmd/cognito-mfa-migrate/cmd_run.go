@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/preflight"
 )
 
 // runCmd is the run command; its fields are its flags.
@@ -31,6 +32,7 @@ type runCmd struct {
 	ReadAll        bool          `help:"Read every user, even those the export shows without legacy MFA options."`
 	UsernameColumn string        `help:"CSV column holding the username (default: username, or cognito:username in a Cognito import CSV)." placeholder:"NAME"`
 	NoMask         bool          `help:"Show full phone numbers in the report (never in logs); the checkpoint then holds them too: protect both."`
+	NoPreflight    bool          `help:"Skip the checks made before the first call: the input is a CSV of users, local output folders are writable, an S3 checkpoint is readable, and on a job's first run the pool exists and may be read (one AdminGetUser of a user that does not exist: no MAU)."`
 
 	ShutdownTimeout  time.Duration `default:"${shutdown_timeout}" help:"The stop budget: on SIGTERM/SIGINT or a slice's end, calls in flight get half of it, then the checkpoint is saved, the lock released, and the summary and report written if time is left (keep it under ECS's stopTimeout)."`
 	SaveEvery        int           `default:"${save_every}" help:"Save the checkpoint after this many rows or after --save-interval, whichever comes first."`
@@ -89,10 +91,22 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 		log.Warn("--no-mask: the report and the checkpoint hold full phone numbers: protect them (logs never do)",
 			"report", cfg.ReportLocation(), "checkpoint", cfg.CheckpointLocation())
 	}
+	for _, w := range preflight.RateWarnings(cfg.ReadRPS, cfg.WriteRPS, cfg.ListRPS) {
+		log.Warn(w)
+	}
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cfg.Retry,
 		cfg.CheckpointLocation(), cfg.Input, cfg.ReportLocation(), cfg.SummaryLocation())
 	if err != nil {
 		return nil, err
+	}
+	if !c.NoPreflight {
+		if err := preflight.InputHeader(a.ctx, clients.files(), cfg.Input, cfg.UsernameColumn); err != nil {
+			return nil, err
+		}
+		pc := preflight.Config{PoolID: cfg.UserPoolID, Region: clients.cognito.Options().Region, Outputs: runOutputs(cfg)}
+		if err := cheapPreflight(a.ctx, pc, clients); err != nil {
+			return nil, err
+		}
 	}
 	store, err := openStore(cfg.CheckpointLocation(), clients.s3)
 	if err != nil {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 )
@@ -43,6 +46,16 @@ func (c *statusCmd) Run(a *app) error {
 		return err
 	}
 	st, err := job.LoadStatus(a.ctx, store, c.ReadRPS, c.WriteRPS)
+	if errors.Is(err, checkpoint.ErrNotFound) {
+		how := "--checkpoint " + loc
+		if c.Checkpoint == "" {
+			how = "the checkpoint of --input " + c.Input + " (" + loc + ")"
+			if !c.DryRun {
+				how += "; for a dry run's, add --dry-run"
+			}
+		}
+		return fmt.Errorf("%w: no run has started yet: there is no checkpoint at %s\n  fix: start one with run (or pass the --checkpoint the run used)", job.ErrUsage, how)
+	}
 	if err != nil {
 		return err
 	}

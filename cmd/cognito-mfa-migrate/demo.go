@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"os"
 	"path/filepath"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/preflight"
 )
 
 type demoCmd struct {
@@ -55,8 +57,18 @@ func (c *demoCmd) Run(a *app) error {
 	fmt.Fprintf(a.stderr, "demo: a simulated user pool %s with %d users (legacy SMS MFA, TOTP users, users without a phone, unconfirmed users, ...)\n", cognitotest.DefaultPoolID, c.Users)
 	fmt.Fprintf(a.stderr, "demo: no AWS account or network used; %v latency and 1%% InternalErrorException injected; files in %s\n\n", c.Latency, dir)
 
-	// Step 1: the export, as an operator starts: ListUsers, no MAU cost.
+	// Step 0: the preflight, as an operator starts: nothing changes.
 	in := filepath.Join(dir, "users.csv")
+	fmt.Fprintf(a.stderr, "demo: step 0: preflight: credentials, pool, permissions, output, quotas, cost; changes nothing\n")
+	rep := preflight.Run(a.ctx, preflight.Config{
+		PoolID: cognitotest.DefaultPoolID, Region: cognitotest.Region, Export: true,
+		Outputs: []preflight.Output{{Flag: "--output", Location: in}},
+		ReadRPS: c.ReadRPS, WriteRPS: c.WriteRPS, ListRPS: c.ListRPS,
+	}, preflight.Deps{Cognito: cognito.NewClient(srv.Config(), cognito.RetryOptions{}), STS: sts.NewFromConfig(srv.Config())})
+	_ = rep.WriteText(a.stderr)
+	fmt.Fprintln(a.stderr)
+
+	// Step 1: the export: ListUsers, no MAU cost.
 	fmt.Fprintf(a.stderr, "demo: step 1/3: export the users with legacy MFA options (ListUsers, 60 users a call)\n")
 	ecfg := job.DefaultExportConfig()
 	ecfg.UserPoolID, ecfg.Output, ecfg.ListRPS, ecfg.ProgressInterval = cognitotest.DefaultPoolID, in, c.ListRPS, snapshotInterval
@@ -109,16 +121,17 @@ func (c *demoCmd) serve(a *app, srv *cognitotest.Server, dir string) error {
 	fmt.Fprintf(a.stdout, `A simulated user pool %s with %d users is listening at %s (Ctrl-C to stop).
 It accepts any credentials, but the AWS SDK wants some. In another terminal:
 
-  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s
+  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_ENDPOINT_URL_STS=%s
   cd %s
+  cognito-mfa-migrate preflight --endpoint-url %s --user-pool-id %s
   cognito-mfa-migrate export --endpoint-url %s --user-pool-id %s --output users.csv
   cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --dry-run
   cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --write-rps 20
       (interrupt it with Ctrl-C or kill -9, then run the same command again: it resumes)
   cognito-mfa-migrate status --input users.csv
   cognito-mfa-migrate report --input users.csv
-`, pool, c.Users, srv.URL, cognitotest.DefaultAccessKeyID, cognitotest.DefaultSecretAccessKey, cognitotest.Region,
-		dir, srv.URL, pool, srv.URL, pool, srv.URL, pool)
+`, pool, c.Users, srv.URL, cognitotest.DefaultAccessKeyID, cognitotest.DefaultSecretAccessKey, cognitotest.Region, srv.URL,
+		dir, srv.URL, pool, srv.URL, pool, srv.URL, pool, srv.URL, pool)
 	<-a.ctx.Done()
 	return nil
 }

@@ -158,7 +158,7 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 	if r := st.Runs[len(st.Runs)-1]; r.Reason != job.StopSignal || r.Ended.IsZero() {
 		t.Errorf("run history after SIGTERM: reason %q, ended %v; want %q and an end", r.Reason, r.Ended, job.StopSignal)
 	}
-	reads, done := f.srv.Calls(opRead), doneRows(t, f.checkpointPath())
+	reads, done := userReads(f.srv), doneRows(t, f.checkpointPath())
 	if int64(reads) != done || done >= users {
 		t.Errorf("after SIGTERM the checkpoint has %d rows done for %d users read, want every user read saved, and some left", done, reads)
 	}
@@ -169,7 +169,7 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 	f.checkUsers(t)
 	f.checkReport(t, readFile(t, f.reportPath()), false)
 	wantWrites, wantMigrated := f.wantWrites()
-	if got := f.srv.Calls(opRead); got != users {
+	if got := userReads(f.srv); got != users {
 		t.Errorf("AdminGetUser calls = %d, want %d (one per user, nothing redone)", got, users)
 	}
 	if got := f.srv.Stats(opWrite); got.Received != wantWrites || got.Applied != wantMigrated {

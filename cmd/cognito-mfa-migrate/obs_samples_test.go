@@ -24,6 +24,8 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/preflight"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/selftest"
 )
 
 // The samples are documentation an operator copies; these tests tie them to
@@ -265,28 +267,45 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 var narrowInterfaces = []struct {
 	prefix string
 	typ    reflect.Type
+	policy string // the sample policy that grants its actions
 }{
-	{"cognito-idp", reflect.TypeFor[cognito.API]()},
-	{"cognito-idp", reflect.TypeFor[cognito.ListUsersAPI]()},
-	{"s3", reflect.TypeFor[job.S3API]()},
-	{"s3", reflect.TypeFor[checkpoint.S3API]()},
+	{"cognito-idp", reflect.TypeFor[cognito.API](), policyRun},
+	{"cognito-idp", reflect.TypeFor[cognito.ListUsersAPI](), policyRun},
+	{"s3", reflect.TypeFor[job.S3API](), policyRun},
+	{"s3", reflect.TypeFor[checkpoint.S3API](), policyRun},
+	{"cognito-idp", reflect.TypeFor[preflight.CognitoAPI](), policyRun},
+	{"s3", reflect.TypeFor[preflight.S3API](), policyRun},
+	{"cognito-idp", reflect.TypeFor[selftest.API](), policySelftest},
 }
+
+// The sample IAM policies: the run's (also export's and preflight's), and
+// the self-test's, for a scratch pool.
+const (
+	policyRun      = "iam-policy.json"
+	policySelftest = "iam-policy-selftest.json"
+)
 
 // impliedActions are permissions the code needs without calling the
 // operation: s3:ListBucket makes S3 answer NoSuchKey rather than
 // AccessDenied for a checkpoint that does not exist yet (see checkpoint.S3).
 var impliedActions = []string{"s3:ListBucket"}
 
-// codeActions returns the IAM actions of every operation the code can call.
-func codeActions() []string {
+// codeActions returns the IAM actions of every operation the code can call
+// through the interfaces of policy ("" for every policy).
+func codeActions(policy string) []string {
 	set := map[string]bool{}
 	for _, ni := range narrowInterfaces {
+		if policy != "" && ni.policy != policy {
+			continue
+		}
 		for i := range ni.typ.NumMethod() {
 			set[ni.prefix+":"+ni.typ.Method(i).Name] = true
 		}
 	}
-	for _, a := range impliedActions {
-		set[a] = true
+	if policy != policySelftest {
+		for _, a := range impliedActions {
+			set[a] = true
+		}
 	}
 	return slices.Sorted(maps.Keys(set))
 }
@@ -377,21 +396,22 @@ func sourceOperations(t *testing.T) map[string]string {
 // on the pool of the task definition; and each S3 key of the task
 // definition gets exactly the actions the job uses on it.
 func TestSampleIAMPolicy(t *testing.T) {
-	want := codeActions()
+	want := codeActions(policyRun)
+	all := codeActions("")
 	found := sourceOperations(t)
 	for action, where := range found {
-		if !slices.Contains(want, action) {
+		if !slices.Contains(all, action) {
 			t.Errorf("%s declares an interface calling %s, which narrowInterfaces does not list", where, action)
 		}
 	}
-	for _, action := range want {
+	for _, action := range all {
 		if _, ok := found[action]; !ok && !slices.Contains(impliedActions, action) {
 			t.Errorf("the source scan found no interface calling %s: the scan is broken", action)
 		}
 	}
 
 	var p policy
-	readSampleJSON(t, "iam-policy.json", &p)
+	readSampleJSON(t, policyRun, &p)
 	if p.Version != "2012-10-17" {
 		t.Errorf("policy Version %q, want 2012-10-17", p.Version)
 	}
@@ -434,7 +454,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 	_, reportARN, _ := s3ARN(cfg.ReportLocation())
 	_, summaryARN, _ := s3ARN(cfg.SummaryLocation())
 	wantByResource := map[string][]string{
-		poolARN:         {"cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserMFAPreference", "cognito-idp:ListUsers"},
+		poolARN:         {"cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserMFAPreference", "cognito-idp:DescribeUserPool", "cognito-idp:ListUsers"},
 		inARN:           {"s3:GetObject"},
 		cpARN:           {"s3:GetObject", "s3:PutObject"},
 		cpARN + ".lock": {"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
@@ -648,6 +668,38 @@ func TestDockerfileMatchesCI(t *testing.T) {
 	for _, want := range []string{"set -euo pipefail", "go vet ./...", `test -z "$(gofmt -l .)"`, "go test ./...", "go test -race ./job/... ./checkpoint/... ./cmd/..."} {
 		if !strings.Contains(ci, want) {
 			t.Errorf(".ci/run lacks %q", want)
+		}
+	}
+}
+
+// TestSampleSelftestIAMPolicy checks the self-test's policy: exactly the
+// operations the self-test can call, without wildcards, on one scratch
+// pool that is not the production pool of the task definition.
+func TestSampleSelftestIAMPolicy(t *testing.T) {
+	var p policy
+	readSampleJSON(t, policySelftest, &p)
+	got := map[string]bool{}
+	var resources []string
+	for _, st := range p.Statement {
+		if st.Effect != "Allow" {
+			t.Errorf("statement %s: effect %q, want Allow", st.Sid, st.Effect)
+		}
+		for _, a := range st.Action {
+			if strings.ContainsAny(a, "*?") {
+				t.Errorf("statement %s: action %q has a wildcard", st.Sid, a)
+			}
+			got[a] = true
+		}
+		resources = append(resources, st.Resource...)
+	}
+	if g, want := slices.Sorted(maps.Keys(got)), codeActions(policySelftest); !slices.Equal(g, want) {
+		t.Errorf("selftest policy actions = %v, want the operations selftest calls %v", g, want)
+	}
+	_, env := sampleTask(t)
+	prod := parseRunEnv(t, []string{"run"}, env).Run.config().UserPoolID
+	for _, r := range resources {
+		if strings.ContainsAny(r, "*?") || !strings.HasPrefix(r, "arn:aws:cognito-idp:") || strings.HasSuffix(r, "/"+prod) {
+			t.Errorf("selftest policy resource %q: want one scratch pool's ARN, never the production pool %s", r, prod)
 		}
 	}
 }
