@@ -40,10 +40,10 @@ const (
 	minFailureSample = 100
 )
 
-// runSeconds is the floor of a run's time that the rates set (DESIGN.md,
+// RunSeconds is the floor of a run's time that the rates set (DESIGN.md,
 // "Rate limits"): max(reads / read rate, writes / write rate), in seconds.
 // A rate that is unlimited (<= 0 or +Inf) adds no time.
-func runSeconds(reads, writes, readRPS, writeRPS float64) float64 {
+func RunSeconds(reads, writes, readRPS, writeRPS float64) float64 {
 	at := func(n, rps float64) float64 {
 		if rps <= 0 || math.IsInf(rps, 1) {
 			return 0
@@ -154,9 +154,9 @@ func DefaultConfig() Config {
 
 var poolIDPattern = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
 
-// validatePoolID checks a user pool ID against Cognito's rules (1–55
+// ValidatePoolID checks a user pool ID against Cognito's rules (1–55
 // characters, pattern [\w-]+_[0-9a-zA-Z]+, such as us-east-1_AbC123).
-func validatePoolID(id string) error {
+func ValidatePoolID(id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: --user-pool-id is required (for example us-east-1_AbC123)", ErrUsage)
 	}
@@ -168,7 +168,7 @@ func validatePoolID(id string) error {
 
 // Validate checks the configuration before any call is made. Errors wrap ErrUsage.
 func (c *Config) Validate() error {
-	if err := validatePoolID(c.UserPoolID); err != nil {
+	if err := ValidatePoolID(c.UserPoolID); err != nil {
 		return err
 	}
 	if c.Input == "" {

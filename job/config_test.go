@@ -106,8 +106,8 @@ func TestRunSeconds(t *testing.T) {
 		{1000, 650, math.Inf(1), math.Inf(1), 0},
 	}
 	for _, tt := range tests {
-		if got := runSeconds(tt.reads, tt.writes, tt.readRPS, tt.writeRPS); got != tt.want {
-			t.Errorf("runSeconds(%v, %v, %v, %v) = %v, want %v", tt.reads, tt.writes, tt.readRPS, tt.writeRPS, got, tt.want)
+		if got := RunSeconds(tt.reads, tt.writes, tt.readRPS, tt.writeRPS); got != tt.want {
+			t.Errorf("RunSeconds(%v, %v, %v, %v) = %v, want %v", tt.reads, tt.writes, tt.readRPS, tt.writeRPS, got, tt.want)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func DefaultExportConfig() ExportConfig {
 // Validate checks the configuration before any call is made. Errors wrap
 // ErrUsage.
 func (c *ExportConfig) Validate() error {
-	if err := validatePoolID(c.UserPoolID); err != nil {
+	if err := ValidatePoolID(c.UserPoolID); err != nil {
 		return err
 	}
 	switch {

@@ -449,7 +449,7 @@ func (r *runner) eta(remaining int64) time.Duration {
 	if r.cfg.Verify {
 		reads += writeShare * float64(remaining)
 	}
-	secs := runSeconds(reads, writeShare*float64(remaining), r.read.Rate(), r.write.Rate())
+	secs := RunSeconds(reads, writeShare*float64(remaining), r.read.Rate(), r.write.Rate())
 	return time.Duration(secs * float64(time.Second))
 }
 

@@ -85,7 +85,7 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 		s.ETA.WriteShare = 0
 	}
 	at := func(r, w float64) Duration {
-		return newDuration(runSeconds(float64(s.Remaining), s.ETA.WriteShare*float64(s.Remaining), r, w))
+		return newDuration(RunSeconds(float64(s.Remaining), s.ETA.WriteShare*float64(s.Remaining), r, w))
 	}
 	s.ETA.AtConfiguredRates = at(readRPS, writeRPS)
 	s.ETA.AtFullQuota = at(QuotaUserRead, QuotaUserResourceUpdate)

@@ -108,7 +108,7 @@ func dryRunCost(rows []uint32, verify bool, readRPS, writeRPS float64) *Cost {
 		reads += writes
 	}
 	at := func(readRPS, writeRPS float64) Duration {
-		return newDuration(runSeconds(float64(reads), float64(writes), readRPS, writeRPS))
+		return newDuration(RunSeconds(float64(reads), float64(writes), readRPS, writeRPS))
 	}
 	return &Cost{
 		AdminGetUserCalls: reads, WriteCalls: writes,
