@@ -99,14 +99,14 @@ func writeReport(w io.Writer, open func() (io.ReadCloser, error), name string, o
 	}
 	ch := make(chan any, 256)
 	errc := make(chan error, 1)
+	stopped := make(chan struct{}) // closed when MarshalChan has returned
 	go func() {
 		err := gocsv.MarshalChan(ch, gocsv.NewSafeCSVWriter(csv.NewWriter(w)))
 		if errors.Is(err, gocsv.ErrChannelIsClosed) {
 			err = nil
 		}
 		errc <- err
-		for range ch { // drain if MarshalChan stopped early
-		}
+		close(stopped)
 	}()
 	send := func() error {
 		for {
@@ -120,7 +120,11 @@ func writeReport(w io.Writer, open func() (io.ReadCloser, error), name string, o
 			if row.Index >= len(st.Rows) {
 				return fmt.Errorf("%w: %s has more rows than the checkpoint", input.ErrInput, name)
 			}
-			ch <- reportRow(row, st.Rows[row.Index], st.Notes[row.Index], noMask)
+			select {
+			case ch <- reportRow(row, st.Rows[row.Index], st.Notes[row.Index], noMask):
+			case <-stopped:
+				return nil // the writer failed (a full disk, the stop budget): no use reading on
+			}
 		}
 	}
 	sendErr := send()

@@ -1,8 +1,13 @@
 package job
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
 
@@ -64,5 +69,51 @@ func TestReportRow(t *testing.T) {
 				t.Errorf("reportRow() = %+v,\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// failAfter is a writer that fails once n bytes were written.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	io.Reader
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.Reader.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+func (countingReader) Close() error { return nil }
+
+// TestWriteReportStopsReadingWhenTheWriterFails checks that a report whose
+// writer fails (a full disk, the stop budget spent) stops reading its
+// input instead of reading the rest of a large input for nothing.
+func TestWriteReportStopsReadingWhenTheWriterFails(t *testing.T) {
+	const rows = 200_000
+	var in strings.Builder
+	in.WriteString("username\n")
+	for i := range rows {
+		fmt.Fprintf(&in, "user-%08d\n", i)
+	}
+	var read int64
+	open := func() (io.ReadCloser, error) { return countingReader{strings.NewReader(in.String()), &read}, nil }
+	st := &checkpoint.State{Rows: make([]uint32, rows), Notes: map[int]string{}}
+	err := writeReport(&failAfter{n: 64 << 10}, open, "users.csv", input.Options{}, st, false)
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("writeReport() = %v, want the writer's error", err)
+	}
+	if total := int64(in.Len()); read > total/4 {
+		t.Errorf("writeReport read %d of %d input bytes after its writer failed, want it to stop early", read, total)
 	}
 }
