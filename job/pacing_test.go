@@ -32,6 +32,8 @@ type inProcessHTTP struct {
 	h       http.Handler
 	latency time.Duration // each way is half of it
 	jitter  time.Duration // up to this much more, drawn at random
+	// onRequest, when set, is called as each request is sent.
+	onRequest func()
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -68,6 +70,9 @@ func wait(ctx context.Context, d time.Duration) error {
 
 func (c *inProcessHTTP) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if c.onRequest != nil {
+		c.onRequest()
+	}
 	if err := wait(ctx, c.delay()); err != nil {
 		return nil, err
 	}
