@@ -85,6 +85,15 @@ func newSyntheticServer(tb testing.TB, writeEvery int) *cognitotest.Server {
 	return srv
 }
 
+// unmanagedSyntheticServer is newSyntheticServer without the cleanup: the
+// caller closes it, and once it drops it the fake's users can be collected.
+func unmanagedSyntheticServer(writeEvery int) *cognitotest.Server {
+	srv := cognitotest.NewServer()
+	srv.SetRecording(false)
+	srv.SetUserSource(cognitotest.DefaultPoolID, benchUsers(writeEvery))
+	return srv
+}
+
 // writeBenchInput writes a plain CSV of n synthetic usernames to dir.
 func writeBenchInput(tb testing.TB, dir string, n int) string {
 	tb.Helper()
@@ -387,12 +396,16 @@ func BenchmarkOverhead(b *testing.B) {
 			}
 		}
 		for range 2 {
-			srv := newSyntheticServer(b, 1)
+			// Each side gets a fake of its own, closed and dropped before
+			// the next one starts: a fake holds every user it changed, and
+			// the live heap of a fake kept until the benchmark's cleanup
+			// would make the next side's garbage collections dearer.
+			srv := unmanagedSyntheticServer(1)
 			c := plainClient(srv, &dials)
 			better(&bareCost, measureCost(b, func() { bare = max(bare, bareLoop(b, c, users, workers)) }))
 			srv.Close()
 
-			srv = newSyntheticServer(b, 1)
+			srv = unmanagedSyntheticServer(1)
 			cfg := benchConfig(in)
 			cfg.ReadRPS, cfg.WriteRPS, cfg.Workers, cfg.Reset = 0, 0, workers, true
 			var sum *Summary
