@@ -72,7 +72,7 @@ func goldenRows() []goldenRow {
 	}
 }
 
-// writeGoldenReport writes the report of goldenRows through WriteReport, as
+// writeGoldenReport writes the report of goldenRows through writeReport, as
 // `report` and the end of a run do.
 func writeGoldenReport(t *testing.T, noMask bool) []byte {
 	t.Helper()
@@ -89,8 +89,8 @@ func writeGoldenReport(t *testing.T, noMask bool) []byte {
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(in.Bytes())), nil }
 	var out bytes.Buffer
-	if err := WriteReport(&out, open, "golden.csv", input.Options{}, st, noMask); err != nil {
-		t.Fatalf("WriteReport() = %v", err)
+	if err := writeReport(&out, open, "golden.csv", input.Options{}, st, noMask); err != nil {
+		t.Fatalf("writeReport() = %v", err)
 	}
 	return out.Bytes()
 }
@@ -120,7 +120,7 @@ func TestReportGolden(t *testing.T) {
 				t.Fatalf("%v (run with -update to create it)", err)
 			}
 			if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(got), "\n")); diff != "" {
-				t.Errorf("WriteReport(noMask %v) differs from %s (-want +got):\n%s", tt.noMask, path, diff)
+				t.Errorf("writeReport(noMask %v) differs from %s (-want +got):\n%s", tt.noMask, path, diff)
 			}
 		})
 	}
