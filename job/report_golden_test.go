@@ -22,8 +22,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // which; the golden file then reads as a catalogue of report lines.
 type goldenRow struct {
 	username string
-	outcome  Outcome
-	state    *UserState // nil: never read
+	outcome  outcome
+	state    *userState // nil: never read
 	note     string
 	phone    string // the full number, kept in the note by a --no-mask run
 }
@@ -32,43 +32,43 @@ func goldenRows() []goldenRow {
 	us := "+14155550100"
 	uk := "+447700900123"
 	return []goldenRow{
-		{username: "migrated-sms-preferred", outcome: OutcomeMigrated, phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us}},
-		{username: "migrated-disabled-user", outcome: OutcomeMigrated, phone: uk,
-			state: &UserState{Found: true, LegacySMS: true, Phone: uk}},
-		{username: "migrated-totp-kept-preferred", outcome: OutcomeMigrated, phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us, TOTP: true, Preferred: MFATOTP}},
-		{username: "migrated-totp-none-preferred", outcome: OutcomeMigrated, phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us, TOTP: true}},
-		{username: "migrated-email-enabled-and-legacy-email", outcome: OutcomeMigrated, phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, LegacyOther: true, Phone: us, Email: true}},
-		{username: "migrated-other-factor", outcome: OutcomeMigrated, phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us, OtherFactor: true, Preferred: "WEB_AUTHN"}},
-		{username: "would-migrate-dry-run", outcome: OutcomeWouldMigrate, phone: uk,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: uk}},
-		{username: "already-migrated", outcome: OutcomeAlreadyMigrated, phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us, SMS: true, Preferred: MFASMS}},
-		{username: "no-phone", outcome: OutcomeNoPhone,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true}},
-		{username: "short-phone-hidden", outcome: OutcomeMigrated, phone: "+12345",
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: "+12345"}},
-		{username: "unsupported-legacy", outcome: OutcomeUnsupportedLegacy,
-			state: &UserState{Found: true, Enabled: true, LegacyOther: true}},
-		{username: "no-legacy-mfa-read", outcome: OutcomeNoLegacyMFA, phone: us,
-			state: &UserState{Found: true, Enabled: true, Phone: us, TOTP: true, Preferred: MFATOTP}},
-		{username: "no-legacy-mfa-not-read", outcome: OutcomeNoLegacyMFA},
-		{username: "not-found", outcome: OutcomeNotFound, state: &UserState{}},
-		{username: "rejected-unconfirmed", outcome: OutcomeRejected, note: "UserNotConfirmedException", phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us, Status: "UNCONFIRMED"}},
-		{username: "rejected-invalid-parameter", outcome: OutcomeRejected, note: "InvalidParameterException", phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us}},
-		{username: "failed-after-read", outcome: OutcomeFailed, note: "InternalErrorException", phone: us,
-			state: &UserState{Found: true, Enabled: true, LegacySMS: true, Phone: us}},
-		{username: "failed-before-read", outcome: OutcomeFailed, note: "RequestTimeout"},
-		{username: "pending", outcome: OutcomePending},
-		{username: "has space", outcome: OutcomeInvalidInput, note: "username: contains whitespace"},
-		{username: "bad\x01name", outcome: OutcomeInvalidInput, note: "username: contains a control character"},
-		{username: "migrated-sms-preferred", outcome: OutcomeDuplicate, note: "duplicate of line 2"},
+		{username: "migrated-sms-preferred", outcome: outcomeMigrated, phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us}},
+		{username: "migrated-disabled-user", outcome: outcomeMigrated, phone: uk,
+			state: &userState{Found: true, LegacySMS: true, Phone: uk}},
+		{username: "migrated-totp-kept-preferred", outcome: outcomeMigrated, phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us, TOTP: true, Preferred: mfaTOTP}},
+		{username: "migrated-totp-none-preferred", outcome: outcomeMigrated, phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us, TOTP: true}},
+		{username: "migrated-email-enabled-and-legacy-email", outcome: outcomeMigrated, phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, LegacyOther: true, Phone: us, Email: true}},
+		{username: "migrated-other-factor", outcome: outcomeMigrated, phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us, OtherFactor: true, Preferred: "WEB_AUTHN"}},
+		{username: "would-migrate-dry-run", outcome: outcomeWouldMigrate, phone: uk,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: uk}},
+		{username: "already-migrated", outcome: outcomeAlreadyMigrated, phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us, SMS: true, Preferred: mfaSMS}},
+		{username: "no-phone", outcome: outcomeNoPhone,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true}},
+		{username: "short-phone-hidden", outcome: outcomeMigrated, phone: "+12345",
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: "+12345"}},
+		{username: "unsupported-legacy", outcome: outcomeUnsupportedLegacy,
+			state: &userState{Found: true, Enabled: true, LegacyOther: true}},
+		{username: "no-legacy-mfa-read", outcome: outcomeNoLegacyMFA, phone: us,
+			state: &userState{Found: true, Enabled: true, Phone: us, TOTP: true, Preferred: mfaTOTP}},
+		{username: "no-legacy-mfa-not-read", outcome: outcomeNoLegacyMFA},
+		{username: "not-found", outcome: outcomeNotFound, state: &userState{}},
+		{username: "rejected-unconfirmed", outcome: outcomeRejected, note: "UserNotConfirmedException", phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us, Status: "UNCONFIRMED"}},
+		{username: "rejected-invalid-parameter", outcome: outcomeRejected, note: "InvalidParameterException", phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us}},
+		{username: "failed-after-read", outcome: outcomeFailed, note: "InternalErrorException", phone: us,
+			state: &userState{Found: true, Enabled: true, LegacySMS: true, Phone: us}},
+		{username: "failed-before-read", outcome: outcomeFailed, note: "RequestTimeout"},
+		{username: "pending", outcome: outcomePending},
+		{username: "has space", outcome: outcomeInvalidInput, note: "username: contains whitespace"},
+		{username: "bad\x01name", outcome: outcomeInvalidInput, note: "username: contains a control character"},
+		{username: "migrated-sms-preferred", outcome: outcomeDuplicate, note: "duplicate of line 2"},
 	}
 }
 
@@ -83,7 +83,7 @@ func writeGoldenReport(t *testing.T, noMask bool) []byte {
 	for i, r := range rows {
 		in.WriteString(`"` + r.username + `"` + "\n")
 		st.Rows[i] = encodeRow(r.outcome, r.state)
-		if note := joinNote(r.note, r.phone); note != "" && r.outcome != OutcomePending {
+		if note := joinNote(r.note, r.phone); note != "" && r.outcome != outcomePending {
 			st.Notes[i] = note
 		}
 	}
