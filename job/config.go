@@ -131,7 +131,7 @@ type Config struct {
 	Retry                      cognito.RetryOptions
 
 	MaxDuration     time.Duration // end the slice after this long (0 = no limit)
-	MaxUsers        int           // end the slice after this many users (0 = no limit)
+	MaxUsers        int           // end the slice after this many input rows not done before, invalid, duplicate and export-skipped rows included (0 = no limit)
 	ShutdownTimeout time.Duration // the stop budget: drain (half of it), final save, lock release, outputs
 	SaveEvery       int           // save the checkpoint after this many outcomes...
 	SaveInterval    time.Duration // ...or after this long, whichever comes first

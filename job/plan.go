@@ -5,6 +5,8 @@ import (
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/internal/rejection"
 )
 
 // MFA names as Cognito spells them in UserMFASettingList and PreferredMfaSetting.
@@ -107,18 +109,21 @@ type decision struct {
 	Outcome outcome
 	Call    writeCall
 	// Expect is the rejection the write is expected to meet, from the
-	// user's status: UserNotConfirmedException for an UNCONFIRMED user,
+	// user's status (the inferred table of package job/internal/rejection):
+	// UserNotConfirmedException for an UNCONFIRMED user,
 	// PasswordResetRequiredException for RESET_REQUIRED. A real run still
 	// makes the call and records what Cognito answers; a dry run reports the
 	// user rejected, so that its would_migrate count predicts the real run.
 	Expect string
 }
 
-// expectedRejections maps user statuses to the error the write is expected
-// to meet (reference: "Implications", rule 5).
-var expectedRejections = map[string]string{
-	"UNCONFIRMED":    "UserNotConfirmedException",
-	"RESET_REQUIRED": "PasswordResetRequiredException",
+// expectedRejection returns the error code the write for a user with the
+// given status is expected to meet, or "". The rule is inferred, not
+// documented; it lives in package job/internal/rejection, which the fake
+// reads too.
+func expectedRejection(status string) string {
+	r, _ := rejection.ForStatus(status)
+	return r.Code
 }
 
 // plan decides, from one user's live state, what the migration does. It is a
@@ -145,9 +150,9 @@ func plan(s userState) decision {
 	case s.LegacySMS && s.Phone == "":
 		return decision{Outcome: outcomeNoPhone}
 	case s.LegacySMS && s.hasOtherFactor():
-		return decision{Outcome: outcomeMigrated, Call: callEnableSMS, Expect: expectedRejections[s.Status]}
+		return decision{Outcome: outcomeMigrated, Call: callEnableSMS, Expect: expectedRejection(s.Status)}
 	case s.LegacySMS:
-		return decision{Outcome: outcomeMigrated, Call: callEnableSMSPreferred, Expect: expectedRejections[s.Status]}
+		return decision{Outcome: outcomeMigrated, Call: callEnableSMSPreferred, Expect: expectedRejection(s.Status)}
 	case s.LegacyOther:
 		return decision{Outcome: outcomeUnsupportedLegacy}
 	default:

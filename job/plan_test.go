@@ -33,6 +33,8 @@ func TestPlan(t *testing.T) {
 		{"sms preferred but not listed", userState{Found: true, LegacySMS: true, Phone: phone, Preferred: mfaSMS}, decision{outcomeMigrated, callEnableSMSPreferred, ""}},
 		{"only email legacy entry", userState{Found: true, LegacyOther: true, Phone: phone}, decision{outcomeUnsupportedLegacy, callNone, ""}},
 		{"nothing", userState{Found: true, Phone: phone}, decision{outcomeNoLegacyMFA, callNone, ""}},
+		// Model consistency: the expected rejections follow the inferred
+		// table of package job/internal/rejection, which the fake reads too.
 		{"unconfirmed user", userState{Found: true, LegacySMS: true, Phone: phone, Status: "UNCONFIRMED"}, decision{outcomeMigrated, callEnableSMSPreferred, "UserNotConfirmedException"}},
 		{"reset required, totp", userState{Found: true, LegacySMS: true, Phone: phone, TOTP: true, Status: "RESET_REQUIRED"}, decision{outcomeMigrated, callEnableSMS, "PasswordResetRequiredException"}},
 		{"unconfirmed without legacy", userState{Found: true, Status: "UNCONFIRMED"}, decision{outcomeNoLegacyMFA, callNone, ""}},

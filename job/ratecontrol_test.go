@@ -14,53 +14,6 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
-// TestRunQuotaExact runs 3,000 users with the fake's quotas set exactly at
-// the configured rates, per category, and checks that no second of the run
-// holds more calls of a category than its quota allows: the client's
-// pacing, not the quota, keeps the run in bounds. The quotas are token
-// buckets of quotaBurst tokens, so that the check is on the client's offered
-// load (throttled calls count too) rather than on loopback jitter.
-func TestRunQuotaExact(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		// Under the race detector the process itself is slow enough to
-		// delay calls between the limiter and the fake by tens of
-		// milliseconds, more than any client can account for.
-		t.Skip("paced run of 3,000 users (about 9 s); not under -race")
-	}
-	const readRPS, writeRPS = 400.0, 250.0
-	e := newTestEnv(t, 3000)
-	e.srv.SetRecording(false)
-	e.srv.SetFaults("", cognitotest.Faults{Latency: 20 * time.Millisecond, Jitter: 10 * time.Millisecond, Seed: 3})
-	e.srv.SetQuota(cognitotest.UserRead, readRPS, quotaBurst(readRPS))
-	e.srv.SetQuota(cognitotest.UserResourceUpdate, writeRPS, quotaBurst(writeRPS))
-	cfg := e.config()
-	cfg.ReadRPS, cfg.WriteRPS = readRPS, writeRPS
-	sum, err := e.run(t, cfg)
-	if err != nil {
-		t.Fatalf("Run() = %v, want success", err)
-	}
-	if sum.Outcomes["failed"] != 0 || sum.Remaining != 0 {
-		t.Errorf("outcomes = %v, remaining %d; want none failed or remaining", sum.Outcomes, sum.Remaining)
-	}
-	for _, c := range []struct {
-		cat  cognitotest.Category
-		op   string
-		rate float64
-	}{
-		{cognitotest.UserRead, "AdminGetUser", readRPS},
-		{cognitotest.UserResourceUpdate, "AdminSetUserMFAPreference", writeRPS},
-	} {
-		per := e.srv.PerSecond(c.cat)
-		for i, n := range per {
-			if float64(n) > c.rate {
-				t.Errorf("%s: second %d of the run had %d calls, want at most the quota %v (all seconds: %v)", c.cat, i, n, c.rate, per)
-			}
-		}
-		st := e.srv.Stats(c.op)
-		t.Logf("%s: calls per second %v; %d throttled of %d", c.cat, per, st.Throttled, st.Received)
-	}
-}
-
 // TestRunThrottlingStorm throttles a burst of write calls in the middle of a
 // run, as Cognito does when production traffic takes the quota, and checks
 // that the write limiter's rate goes down at once, comes back to the

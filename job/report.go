@@ -19,10 +19,14 @@ import (
 // ReportRow is one line of the per-user report. The report has one line per
 // input row, in input order, whatever its outcome.
 type ReportRow struct {
-	Line            int    `csv:"line"`             // line of the row in the input
-	Username        string `csv:"username"`         // as read from the input
-	Outcome         string `csv:"outcome"`          // see Outcome
-	Call            string `csv:"call"`             // the write made (or, in a dry run, that would be made)
+	Line     int    `csv:"line"`     // line of the row in the input
+	Username string `csv:"username"` // as read from the input
+	Outcome  string `csv:"outcome"`  // see Outcome
+	// Call is the write that changed the user (migrated) or that a dry run
+	// would send (would_migrate). It is empty for every other outcome,
+	// rejected included: that write was sent and refused, or in a dry run is
+	// expected to be, and Detail holds Cognito's error code.
+	Call            string `csv:"call"`
 	LegacyMFA       string `csv:"legacy_mfa"`       // legacy MFAOptions delivery media before
 	MFABefore       string `csv:"mfa_before"`       // UserMFASettingList before
 	PreferredBefore string `csv:"preferred_before"` // PreferredMfaSetting before

@@ -20,6 +20,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/jobtest"
 )
 
 const testPool = cognitotest.DefaultPoolID
@@ -112,14 +113,15 @@ func (e *testEnv) checkFinalStates(t *testing.T, before map[string]cognitotest.U
 		if !ok {
 			t.Fatalf("user %s disappeared", s.User.Username)
 		}
-		if u.SMSEnabled != s.WantSMS || u.Preferred != s.WantPreferred || u.TOTPEnabled != s.WantTOTP {
+		w := jobtest.For(s)
+		if u.SMSEnabled != w.SMS || u.Preferred != w.Preferred || u.TOTPEnabled != w.TOTP {
 			t.Errorf("%s (%s): SMS %v preferred %q TOTP %v, want SMS %v preferred %q TOTP %v",
-				u.Username, s.Kind, u.SMSEnabled, u.Preferred, u.TOTPEnabled, s.WantSMS, s.WantPreferred, s.WantTOTP)
+				u.Username, s.Kind, u.SMSEnabled, u.Preferred, u.TOTPEnabled, w.SMS, w.Preferred, w.TOTP)
 		}
 		if len(u.MFAOptions) != len(s.User.MFAOptions) {
 			t.Errorf("%s (%s): MFAOptions %v, want them untouched %v", u.Username, s.Kind, u.MFAOptions, s.User.MFAOptions)
 		}
-		if s.Want != "migrated" && before != nil {
+		if !w.Migrated() && before != nil {
 			b := before[u.Username]
 			if u.SMSEnabled != b.SMSEnabled || u.Preferred != b.Preferred || u.EmailEnabled != b.EmailEnabled || u.TOTPEnabled != b.TOTPEnabled {
 				t.Errorf("%s (%s) changed although not migrated: before %+v after %+v", u.Username, s.Kind, b, u)
@@ -148,6 +150,11 @@ func outcomesByUser(t *testing.T, path string) map[string]string {
 	return m
 }
 
+// TestRunDecisionTable runs a pool of every seeded kind and checks each
+// user's outcome and final state against jobtest's hand-written table. The
+// rejected outcomes of UNCONFIRMED and RESET_REQUIRED users
+// (jobtest.Want.ModelConsistency) are model consistency: the fake rejects
+// them by the same inferred table the planner reads.
 func TestRunDecisionTable(t *testing.T) {
 	e := newTestEnv(t, 300)
 	before := snapshotUsers(e.srv)
@@ -160,8 +167,8 @@ func TestRunDecisionTable(t *testing.T) {
 	got := outcomesByUser(t, cfg.ReportLocation())
 	for _, s := range e.seeds {
 		kinds[s.Kind] = true
-		if got[s.User.Username] != s.Want {
-			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], s.Want)
+		if want := jobtest.For(s).Outcome; got[s.User.Username] != want {
+			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], want)
 		}
 	}
 	if len(kinds) != len(cognitotest.MixKinds()) {
@@ -219,6 +226,7 @@ func TestRunReportDetails(t *testing.T) {
 	if r := byKind[cognitotest.KindLegacyDisabled]; r.Enabled != "false" || r.Outcome != "migrated" {
 		t.Errorf("disabled user row = %+v, want migrated and enabled=false", r)
 	}
+	// Model consistency: the code is the fake's, by the inferred table.
 	if r := byKind[cognitotest.KindUnconfirmed]; r.Detail != "UserNotConfirmedException" {
 		t.Errorf("unconfirmed row detail = %q, want the error code", r.Detail)
 	}
@@ -264,6 +272,8 @@ func TestDryRunThenRunThenRerun(t *testing.T) {
 	if n := int64(e.srv.Calls("AdminSetUserMFAPreference")); n != rsum.Outcomes["migrated"]+rsum.Outcomes["rejected"] {
 		t.Errorf("write calls = %d, want one per migrated or rejected user (%d)", n, rsum.Outcomes["migrated"]+rsum.Outcomes["rejected"])
 	}
+	// Model consistency: the dry run's prediction and the fake's answers
+	// come from the same inferred table (see TestModelConsistencyRejections).
 	if dsum.Outcomes["rejected"] != rsum.Outcomes["rejected"] {
 		t.Errorf("dry run predicted %d rejections, the real run had %d", dsum.Outcomes["rejected"], rsum.Outcomes["rejected"])
 	}
@@ -336,8 +346,8 @@ func TestRunSurvivesFaults(t *testing.T) {
 	}
 	got := outcomesByUser(t, cfg.ReportLocation())
 	for _, s := range e.seeds {
-		if got[s.User.Username] != s.Want {
-			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], s.Want)
+		if want := jobtest.For(s).Outcome; got[s.User.Username] != want {
+			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], want)
 		}
 	}
 	e.checkFinalStates(t, before)
@@ -398,7 +408,7 @@ func TestRunInvalidInput(t *testing.T) {
 		outcome string
 		detail  string
 	}{
-		{2, e.seeds[0].Want, ""}, {3, "invalid_input", "whitespace"}, {4, e.seeds[1].Want, ""},
+		{2, jobtest.For(e.seeds[0]).Outcome, ""}, {3, "invalid_input", "whitespace"}, {4, jobtest.For(e.seeds[1]).Outcome, ""},
 		{5, "duplicate", "duplicate of line 2"}, {6, "invalid_input", "empty"},
 	}
 	if len(rows) != len(want) {
@@ -415,34 +425,6 @@ func TestRunInvalidInput(t *testing.T) {
 	_, err := e.run(t, cfg)
 	if ExitCode(err) != 2 || !errors.Is(err, input.ErrInput) || !strings.Contains(err.Error(), "missing.csv") {
 		t.Errorf("Run(missing file) = %v (exit %d), want an input error naming the file (exit 2)", err, ExitCode(err))
-	}
-}
-
-func TestRunRespectsRates(t *testing.T) {
-	if testing.Short() {
-		t.Skip("paced run")
-	}
-	e := newTestEnv(t, 300)
-	e.srv.SetFaults("", cognitotest.Faults{Latency: 5 * time.Millisecond})
-	cfg := e.config()
-	cfg.ReadRPS, cfg.WriteRPS = 100, 60
-	if _, err := e.run(t, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if raceEnabled {
-		// The fake shares this process: under the race detector its own
-		// arrival timestamps lag by tens of milliseconds, so the windows it
-		// measures say nothing about what was sent. The run above still
-		// exercises the paced paths for data races.
-		t.Skip("arrival-time windows are not measurable under -race")
-	}
-	for _, c := range []struct {
-		cat  cognitotest.Category
-		rate float64
-	}{{cognitotest.UserRead, cfg.ReadRPS}, {cognitotest.UserResourceUpdate, cfg.WriteRPS}} {
-		if got := e.srv.MaxInWindow(c.cat, time.Second); float64(got) > c.rate {
-			t.Errorf("%s: %d calls in one second, want at most %v", c.cat, got, c.rate)
-		}
 	}
 }
 
@@ -479,8 +461,8 @@ func TestRunStopsOnSystemicFailures(t *testing.T) {
 	}
 	got := outcomesByUser(t, cfg.ReportLocation())
 	for _, s := range e.seeds {
-		if got[s.User.Username] != s.Want {
-			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], s.Want)
+		if want := jobtest.For(s).Outcome; got[s.User.Username] != want {
+			t.Errorf("%s (%s): outcome %q, want %q", s.User.Username, s.Kind, got[s.User.Username], want)
 		}
 	}
 }

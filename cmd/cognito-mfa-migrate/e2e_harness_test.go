@@ -26,6 +26,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/jobtest"
 )
 
 // e2eVersion is stamped into the test binary with -ldflags, as the release
@@ -396,7 +397,7 @@ func parseReport(t *testing.T, data []byte) []job.ReportRow {
 // migrates and users Cognito rejects the write of.
 func (f *fixture) wantWrites() (writes, migrated int) {
 	for _, s := range f.seeds {
-		switch s.Want {
+		switch jobtest.For(s).Outcome {
 		case "migrated":
 			writes++
 			migrated++
@@ -421,11 +422,12 @@ func (f *fixture) checkUsers(t *testing.T) {
 		if !ok {
 			t.Fatalf("user %s is gone from the pool", s.User.Username)
 		}
-		if u.SMSEnabled != s.WantSMS || u.Preferred != s.WantPreferred || u.TOTPEnabled != s.WantTOTP || len(u.MFAOptions) != len(s.User.MFAOptions) {
+		w := jobtest.For(s)
+		if u.SMSEnabled != w.SMS || u.Preferred != w.Preferred || u.TOTPEnabled != w.TOTP || len(u.MFAOptions) != len(s.User.MFAOptions) {
 			if bad++; bad <= 10 {
 				t.Errorf("user %s (%s): SMS %v, preferred %q, TOTP %v, %d MFAOptions; want SMS %v, preferred %q, TOTP %v, %d MFAOptions",
 					u.Username, s.Kind, u.SMSEnabled, u.Preferred, u.TOTPEnabled, len(u.MFAOptions),
-					s.WantSMS, s.WantPreferred, s.WantTOTP, len(s.User.MFAOptions))
+					w.SMS, w.Preferred, w.TOTP, len(s.User.MFAOptions))
 			}
 		}
 	}
@@ -447,14 +449,15 @@ func (f *fixture) checkReport(t *testing.T, data []byte, redo bool) (alreadyMigr
 	bad := 0
 	for i, r := range rows {
 		s := f.seeds[i]
-		ok := r.Line == i+2 && r.Username == s.User.Username && r.Outcome == s.Want
-		if !ok && redo && r.Line == i+2 && r.Username == s.User.Username && s.Want == "migrated" && r.Outcome == "already_migrated" {
+		want := jobtest.For(s).Outcome
+		ok := r.Line == i+2 && r.Username == s.User.Username && r.Outcome == want
+		if !ok && redo && r.Line == i+2 && r.Username == s.User.Username && want == "migrated" && r.Outcome == "already_migrated" {
 			ok = true
 			alreadyMigrated++
 		}
 		if !ok {
 			if bad++; bad <= 10 {
-				t.Errorf("report row %d = line %d, %s, %s; want line %d, %s, %s (%s)", i, r.Line, r.Username, r.Outcome, i+2, s.User.Username, s.Want, s.Kind)
+				t.Errorf("report row %d = line %d, %s, %s; want line %d, %s, %s (%s)", i, r.Line, r.Username, r.Outcome, i+2, s.User.Username, want, s.Kind)
 			}
 		}
 	}

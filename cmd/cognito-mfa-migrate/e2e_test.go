@@ -18,6 +18,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/jobtest"
 )
 
 // lossWindow is the documented bound on the rows one crash can lose, that
@@ -531,7 +532,7 @@ func TestStatusAndReport(t *testing.T) {
 	st = statusJSON(t, f, "--input", f.input)
 	want := map[string]int64{}
 	for _, s := range f.seeds {
-		want[s.Want]++
+		want[jobtest.For(s).Outcome]++
 	}
 	if st.Done != users || st.Remaining != 0 || !mapsEqual(st.Outcomes, want) {
 		t.Errorf("status --json of the finished job = done %d, remaining %d, outcomes %v; want %d, 0, %v", st.Done, st.Remaining, st.Outcomes, users, want)

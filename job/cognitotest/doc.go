@@ -77,8 +77,10 @@
 //     WebAuthn and tier configuration are not modeled. Users with status
 //     RESET_REQUIRED get PasswordResetRequiredException and UNCONFIRMED
 //     users get UserNotConfirmedException: the reference lists these as
-//     possible rejections without saying when, so the fake rejects. Pool
-//     MFA configuration ("required") is not modeled.
+//     possible rejections without saying when, so this pairing is inferred;
+//     the fake reads it from the same table as the job's planner (package
+//     job/internal/rejection). Pool MFA configuration ("required") is not
+//     modeled.
 //   - ListUsers pages stored users in insertion order with opaque tokens
 //     (users a SetUserSource function could generate are not listed); an
 //     unknown or malformed token, or a Limit outside 0..60, is rejected with

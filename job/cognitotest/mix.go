@@ -5,23 +5,25 @@ import (
 	"math/rand/v2"
 )
 
-// Kinds of seeded users: every row of the migration's decision table
-// (DESIGN.md), with the outcome the migration must record for each.
+// Kinds of seeded users: the states of Cognito users that the migration's
+// decision table (DESIGN.md) tells apart, one kind per row or more. The fake
+// seeds them; what the migration must do to each is the job's business and
+// lives in its tests (package job/jobtest).
 const (
-	KindLegacySMS         = "legacy_sms"            // legacy SMS only → migrated, SMS enabled and preferred
-	KindLegacyDisabled    = "legacy_sms_disabled"   // the same, user disabled → migrated
-	KindLegacyUnverified  = "legacy_sms_unverified" // phone not verified → migrated
-	KindLegacyTOTPPref    = "legacy_sms_totp_preferred"
-	KindLegacyTOTPNoPref  = "legacy_sms_totp_enabled"
-	KindLegacyEmail       = "legacy_sms_email_enabled"
-	KindAlreadyMigrated   = "already_migrated"
-	KindNoPhone           = "legacy_sms_no_phone"
-	KindUnsupportedLegacy = "legacy_email_only"
-	KindNoLegacy          = "no_legacy"
-	KindTOTPOnly          = "totp_only"
-	KindUnconfirmed       = "legacy_sms_unconfirmed"
-	KindResetRequired     = "legacy_sms_reset_required"
-	KindNotInPool         = "not_in_pool"
+	KindLegacySMS         = "legacy_sms"                // legacy SMS entry, phone, no other factor
+	KindLegacyDisabled    = "legacy_sms_disabled"       // the same, user disabled
+	KindLegacyUnverified  = "legacy_sms_unverified"     // the same, phone not verified
+	KindLegacyTOTPPref    = "legacy_sms_totp_preferred" // legacy SMS, TOTP enabled and preferred
+	KindLegacyTOTPNoPref  = "legacy_sms_totp_enabled"   // legacy SMS, TOTP enabled, nothing preferred
+	KindLegacyEmail       = "legacy_sms_email_enabled"  // legacy SMS, email OTP enabled
+	KindAlreadyMigrated   = "already_migrated"          // legacy SMS, SMS_MFA enabled and preferred
+	KindNoPhone           = "legacy_sms_no_phone"       // legacy SMS entry, no phone_number
+	KindUnsupportedLegacy = "legacy_email_only"         // only an EMAIL legacy entry
+	KindNoLegacy          = "no_legacy"                 // no MFA at all
+	KindTOTPOnly          = "totp_only"                 // TOTP enabled and preferred, no legacy entry
+	KindUnconfirmed       = "legacy_sms_unconfirmed"    // legacy SMS, status UNCONFIRMED
+	KindResetRequired     = "legacy_sms_reset_required" // legacy SMS, status RESET_REQUIRED
+	KindNotInPool         = "not_in_pool"               // a name that is not in the pool
 )
 
 // Seed is one user of a generated pool.
@@ -29,14 +31,6 @@ type Seed struct {
 	User   User   // the user as stored (zero for KindNotInPool but the name)
 	Kind   string // one of the Kind constants
 	InPool bool   // false for a name that is in the CSV but not in the pool
-
-	// Want is the outcome the migration must record (its report name);
-	// WantSMS, WantPreferred and WantTOTP are the user's MFA state after a
-	// real run.
-	Want          string
-	WantSMS       bool
-	WantPreferred string
-	WantTOTP      bool
 }
 
 // mixWeights is the share of each kind in a generated pool, in percent.
@@ -51,9 +45,8 @@ var mixWeights = []struct {
 	{KindNotInPool, 2},
 }
 
-// Mix returns n seeded users in a deterministic, realistic mix of every row
-// of the decision table (roughly half plain legacy SMS users), for demos and
-// tests. The first len(kinds) users cover every kind once, so even a small
+// Mix returns n seeded users in a deterministic, realistic mix of every
+// kind (roughly half plain legacy SMS users), for demos and tests. The first len(kinds) users cover every kind once, so even a small
 // n holds each of them. Usernames are "user-000001"…; phone numbers are in
 // the +1-555-01xx fictional range.
 func Mix(n int, seed int64) []Seed {
@@ -105,7 +98,7 @@ func newSeed(i int, kind string, rng *rand.Rand) Seed {
 		Status:     StatusConfirmed,
 		MFAOptions: []MFAOption{{DeliveryMedium: "SMS", AttributeName: "phone_number"}},
 	}
-	s := Seed{Kind: kind, InPool: true, Want: "migrated", WantSMS: true, WantPreferred: SMSMFA}
+	s := Seed{Kind: kind, InPool: true}
 	switch kind {
 	case KindLegacySMS:
 	case KindLegacyDisabled:
@@ -114,38 +107,28 @@ func newSeed(i int, kind string, rng *rand.Rand) Seed {
 		u.Attributes["phone_number_verified"] = "false"
 	case KindLegacyTOTPPref:
 		u.TOTPRegistered, u.TOTPEnabled, u.Preferred = true, true, SoftwareTokenMFA
-		s.WantPreferred, s.WantTOTP = SoftwareTokenMFA, true
 	case KindLegacyTOTPNoPref:
 		u.TOTPRegistered, u.TOTPEnabled = true, true
-		s.WantPreferred, s.WantTOTP = "", true
 	case KindLegacyEmail:
 		u.EmailEnabled = true
-		s.WantPreferred = ""
 	case KindAlreadyMigrated:
 		u.SMSEnabled, u.Preferred = true, SMSMFA
-		s.Want = "already_migrated"
 	case KindNoPhone:
 		delete(u.Attributes, "phone_number")
 		delete(u.Attributes, "phone_number_verified")
-		s.Want, s.WantSMS, s.WantPreferred = "no_phone", false, ""
 	case KindUnsupportedLegacy:
 		u.MFAOptions = []MFAOption{{DeliveryMedium: "EMAIL", AttributeName: "email"}}
-		s.Want, s.WantSMS, s.WantPreferred = "unsupported_legacy", false, ""
 	case KindNoLegacy:
 		u.MFAOptions = nil
-		s.Want, s.WantSMS, s.WantPreferred = "no_legacy_mfa", false, ""
 	case KindTOTPOnly:
 		u.MFAOptions = nil
 		u.TOTPRegistered, u.TOTPEnabled, u.Preferred = true, true, SoftwareTokenMFA
-		s.Want, s.WantSMS, s.WantPreferred, s.WantTOTP = "no_legacy_mfa", false, SoftwareTokenMFA, true
 	case KindUnconfirmed:
 		u.Status = StatusUnconfirmed
-		s.Want, s.WantSMS, s.WantPreferred = "rejected", false, ""
 	case KindResetRequired:
 		u.Status = StatusResetRequired
-		s.Want, s.WantSMS, s.WantPreferred = "rejected", false, ""
 	case KindNotInPool:
-		s.InPool, s.Want, s.WantSMS, s.WantPreferred = false, "not_found", false, ""
+		s.InPool = false
 		u = User{Username: u.Username}
 	default:
 		panic("cognitotest: unknown kind " + kind)

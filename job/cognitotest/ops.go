@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/internal/rejection"
 )
 
 // execute parses and runs one implemented operation.
@@ -228,11 +230,11 @@ func (s *Server) adminSetUserMFAPreference(body []byte) ([]byte, *apiError) {
 	now := s.now()
 	e := s.withUser(*in.UserPoolId, *in.Username, true, func(_ *pool, u *User) *apiError {
 		q := s.ext.quirks // s.mu is held
-		switch {
-		case u.Status == StatusResetRequired:
-			return &apiError{http.StatusBadRequest, "PasswordResetRequiredException", "Password reset required for the user"}
-		case u.Status == StatusUnconfirmed && !q.AcceptUnconfirmed:
-			return &apiError{http.StatusBadRequest, "UserNotConfirmedException", "User is not confirmed."}
+		// Inferred, not documented: the table the planner reads too
+		// (package job/internal/rejection). Quirks.AcceptUnconfirmed makes
+		// the fake disagree with it.
+		if r, ok := rejection.ForStatus(u.Status); ok && (u.Status != StatusUnconfirmed || !q.AcceptUnconfirmed) {
+			return &apiError{http.StatusBadRequest, r.Code, r.Message}
 		}
 		factors := []factor{
 			{SMSMFA, "SMSMfaSettings", in.SMSMfaSettings, &u.SMSEnabled},

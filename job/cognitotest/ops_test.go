@@ -190,6 +190,8 @@ func TestAdminSetUserMFAPreference(t *testing.T) {
 				SoftwareTokenMfaSettings: &types.SoftwareTokenMfaSettingsType{Enabled: true}}, wantCode: "InvalidParameterException"},
 		{name: "webauthn alone", user: cognitotest.User{Attributes: phone},
 			in: cip.AdminSetUserMFAPreferenceInput{WebAuthnMfaSettings: &types.WebAuthnMfaSettingsType{Enabled: true}}, wantCode: "InvalidParameterException"},
+		// Model consistency, not Cognito: the two cases below follow the
+		// inferred table of package job/internal/rejection.
 		{name: "reset required", user: cognitotest.User{Attributes: phone, MFAOptions: smsOption, Status: "RESET_REQUIRED"},
 			in: cip.AdminSetUserMFAPreferenceInput{SMSMfaSettings: on(true)}, wantCode: "PasswordResetRequiredException"},
 		{name: "unconfirmed", user: cognitotest.User{Attributes: phone, MFAOptions: smsOption, Status: "UNCONFIRMED"},

@@ -21,9 +21,10 @@ import (
 // arrived, that copy fails with io.EOF, the transport closes the connection,
 // and a response body larger than its first 4 KiB read (a ListUsers page)
 // fails with "use of closed network connection". AvoidRequestBodyRace hides
-// the body's WriteTo method, keeping it seekable so that retries still
-// rewind it; the transport then reads the closed body with Read, which ends
-// with a clean io.EOF.
+// the body's WriteTo method once the SDK has hashed and signed the request
+// (so that the hash still copies the body without a buffer), keeping it
+// seekable so that retries still rewind it; the transport then reads the
+// closed body with Read, which ends with a clean io.EOF.
 //
 // It returns an error only if the middleware stack refuses the step.
 func AvoidRequestBodyRace(stack *middleware.Stack) error {

@@ -169,6 +169,19 @@ func (s *Server) Close() {
 	})
 }
 
+// Handler returns the handler the server's listener serves, for calling the
+// fake in process: an SDK client whose HTTP client hands each request to it
+// needs no connection, which a testing/synctest bubble requires (a goroutine
+// waiting on a socket keeps the bubble's clock from advancing). Create the
+// Server outside the bubble and call ResetStats inside it, so that arrival
+// times and PerSecond buckets use the bubble's clock. Latency injected with
+// SetFaults also waits for the server's Close, a channel from outside the
+// bubble, so the bubble's clock would stop during it: simulate latency in
+// the HTTP client instead. The connection-reset
+// faults need a connection: they panic when the ResponseWriter cannot be
+// hijacked. SetQuota too must then be called inside the bubble.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
 // Config returns an aws.Config aimed at the server: static credentials (the
 // WithAccessKey key ID, or DefaultAccessKeyID, with DefaultSecretAccessKey),
 // Region us-east-1, BaseEndpoint s.URL, and AvoidRequestBodyRace in
