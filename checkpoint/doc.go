@@ -17,7 +17,7 @@
 //   - [S3] (s3://bucket/key) saves with PutObject If-Match on the ETag it
 //     loaded, or If-None-Match "*" for the first save. Its version is the ETag.
 //
-// [ParseLocation] tells the two kinds of location apart.
+// [location.Parse] (package job/location) tells the two kinds of location apart.
 //
 // # Locks
 //

@@ -77,12 +77,18 @@ func (f *File) Load(ctx context.Context) ([]byte, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", fmt.Errorf("load %s: %w", f.path, err)
 	}
-	fh, err := os.Open(f.path)
+	fh, err := os.OpenFile(f.path, os.O_RDONLY|oNoFollow, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := f.checkFolder(); err != nil {
 			return nil, "", fmt.Errorf("load %s: %w", f.path, err)
 		}
+		if fi, lerr := os.Lstat(f.path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, "", f.symlinkErr("load", " (to a file that does not exist)")
+		}
 		return nil, "", fmt.Errorf("load %s: %w", f.path, ErrNotFound)
+	}
+	if isSymlinkErr(err) {
+		return nil, "", f.symlinkErr("load", "")
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("load checkpoint: %w", err)
@@ -177,7 +183,10 @@ func (f *File) replace(ctx context.Context, data []byte, version string) (string
 // closed. It returns an error wrapping fs.ErrNotExist if there is none.
 func (f *File) lockCurrent(ctx context.Context) (*os.File, error) {
 	for {
-		fh, err := os.OpenFile(f.path, os.O_RDWR, 0)
+		fh, err := os.OpenFile(f.path, os.O_RDWR|oNoFollow, 0)
+		if isSymlinkErr(err) {
+			return nil, f.symlinkErr("save", "")
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -300,19 +309,22 @@ func (f *File) Lock(ctx context.Context, owner string, ttl time.Duration) (Lock,
 	name := f.path + ".lock"
 	var fh *os.File
 	for fh == nil {
-		h, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		h, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|oNoFollow, 0o600)
+		if isSymlinkErr(err) {
+			return nil, fmt.Errorf("lock %s: the lock file %s is a symbolic link; refused (the tool never writes through a link): remove the link", f.path, name)
+		}
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				if ferr := f.checkFolder(); ferr != nil {
 					return nil, fmt.Errorf("lock %s: %w", f.path, ferr)
 				}
 			}
-			return nil, fmt.Errorf("lock checkpoint: %w", err)
+			return nil, fmt.Errorf("lock %s: %w", f.path, err)
 		}
 		if err := tryLock(h); err != nil {
 			var holder LockInfo
 			if errors.Is(err, errWouldBlock) {
-				holder = readLockInfo(h)
+				holder = readHolder(ctx, h)
 			}
 			h.Close()
 			if errors.Is(err, errWouldBlock) {
@@ -320,11 +332,17 @@ func (f *File) Lock(ctx context.Context, owner string, ttl time.Duration) (Lock,
 			}
 			return nil, fmt.Errorf("lock %s: %w", f.path, err)
 		}
+		// The lock file is emptied on release and rewritten on renewal:
+		// it must be one this tool made, not a file someone pointed here.
+		if err := checkLockFile(h); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("lock %s: the lock file %s %w; refused, it was left untouched: remove it if no run is using it", f.path, name, err)
+		}
 		// Someone may have removed the lock file between open and flock;
 		// a lock on a removed file protects nothing, so start again.
 		if linked, err := isLinked(h, name); err != nil {
 			h.Close()
-			return nil, fmt.Errorf("lock checkpoint: %w", err)
+			return nil, fmt.Errorf("lock %s: %w", f.path, err)
 		} else if linked {
 			fh = h
 		} else {
@@ -336,7 +354,7 @@ func (f *File) Lock(ctx context.Context, owner string, ttl time.Duration) (Lock,
 		info: LockInfo{Owner: owner, Acquired: now, Expires: now.Add(ttl)}}
 	if err := writeLockInfo(fh, l.info); err != nil {
 		fh.Close()
-		return nil, fmt.Errorf("lock checkpoint: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", f.path, err)
 	}
 	return l, nil
 }
@@ -410,7 +428,7 @@ func isLinked(fh *os.File, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	pi, err := os.Stat(name)
+	pi, err := os.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -448,3 +466,48 @@ func readLockInfo(fh *os.File) LockInfo {
 	}
 	return info
 }
+
+// symlinkErr refuses a checkpoint path that is a symbolic link: a save
+// replaces the file at the path, which would replace the link, and a link
+// may point at a file this tool did not create.
+func (f *File) symlinkErr(op, detail string) error {
+	return fmt.Errorf("%s %s: it is a symbolic link%s; refused (the tool never follows or replaces a link at the checkpoint path): "+
+		"pass the real path with --checkpoint", op, f.path, detail)
+}
+
+// checkLockFile returns why an open lock file is not one this tool wrote, or
+// nil: it must be empty or hold a LockInfo, and have no other hard link.
+func checkLockFile(fh *os.File) error {
+	fi, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	if linkCount(fi) > 1 {
+		return errors.New("has other hard links")
+	}
+	if fi.Size() == 0 {
+		return nil
+	}
+	var info LockInfo
+	if err := json.NewDecoder(io.NewSectionReader(fh, 0, 64<<10)).Decode(&info); err != nil || info.Owner == "" {
+		return errors.New("holds something other than this tool's lock information")
+	}
+	return nil
+}
+
+// readHolder reads the lock holder's info. A holder writes it right after
+// taking the flock, so a runner that lost a race by microseconds may find
+// the file still empty: it waits up to holderWait for the info to appear.
+func readHolder(ctx context.Context, fh *os.File) LockInfo {
+	deadline := time.Now().Add(holderWait)
+	for {
+		info := readLockInfo(fh)
+		if info.Owner != "" || !time.Now().Before(deadline) || ctx.Err() != nil {
+			return info
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// holderWait is how long a refused runner waits for the holder's info.
+const holderWait = 500 * time.Millisecond

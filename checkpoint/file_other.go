@@ -22,3 +22,9 @@ func tryLock(*os.File) error { return errNoFlock }
 func lockWait(context.Context, *os.File) error { return errNoFlock }
 
 func fileID(os.FileInfo) uint64 { return 0 }
+
+const oNoFollow = 0
+
+func isSymlinkErr(error) bool { return false }
+
+func linkCount(os.FileInfo) uint64 { return 1 }

@@ -70,3 +70,18 @@ func fileID(fi os.FileInfo) uint64 {
 	}
 	return 0
 }
+
+// oNoFollow makes open fail (ELOOP) when the last element of the path is a
+// symbolic link.
+const oNoFollow = unix.O_NOFOLLOW
+
+// isSymlinkErr reports whether an open with oNoFollow failed on a symbolic link.
+func isSymlinkErr(err error) bool { return errors.Is(err, unix.ELOOP) }
+
+// linkCount returns the number of hard links of a file (1 if unknown).
+func linkCount(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}

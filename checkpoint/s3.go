@@ -156,7 +156,7 @@ func (s *S3) Lock(ctx context.Context, owner string, ttl time.Duration) (Lock, e
 		// Expired: take it over, unless someone renews or takes it first.
 		etag, err = s.putLock(ctx, info, held)
 		if err == nil {
-			return &s3Lock{store: s, ttl: ttl, etag: etag, info: info}, nil
+			return &s3Lock{store: s, ttl: ttl, etag: etag, info: info, previous: &holder}, nil
 		}
 		if !isConflict(err) && !isNotFound(err) {
 			return nil, fmt.Errorf("lock %s: %w", s, err)
@@ -255,10 +255,23 @@ type s3Lock struct {
 	store *S3
 	ttl   time.Duration
 
+	previous *LockInfo // the expired lock this one took over, if any
+
 	mu       sync.Mutex
 	etag     string
 	info     LockInfo
 	released bool
+}
+
+// TookOver returns the holder of the expired lock that Lock took over, and
+// true; or false when the lock was free. A runner logs it: the previous
+// holder crashed or was cut off without releasing, and may have left work
+// unsaved.
+func (l *s3Lock) TookOver() (LockInfo, bool) {
+	if l.previous == nil {
+		return LockInfo{}, false
+	}
+	return *l.previous, true
 }
 
 // Renew rewrites the lock object with a later expiry, If-Match on its ETag. It

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint/checkpointtest"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 )
 
 const testBucket = "checkpoints"
@@ -42,7 +43,7 @@ func TestS3(t *testing.T) {
 }
 
 func TestS3String(t *testing.T) {
-	bucket, key, isS3, err := checkpoint.ParseLocation("s3://my-bucket/a/b/checkpoint")
+	bucket, key, isS3, err := location.Parse("s3://my-bucket/a/b/checkpoint")
 	if err != nil || !isS3 {
 		t.Fatalf("ParseLocation() = %v, %v", isS3, err)
 	}

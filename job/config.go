@@ -29,6 +29,18 @@ const (
 	DefaultLockTTL          = 2 * time.Minute
 	DefaultProgressInterval = 30 * time.Second
 
+	// Liveness (DESIGN.md, "Time and liveness"). Cognito answers in tens
+	// of milliseconds; an attempt that takes DefaultCallTimeout is lost and
+	// is retried like a 5xx. A run in which no call is answered for
+	// DefaultStallTimeout stops (exit 1), naming the endpoint.
+	DefaultCallTimeout  = 10 * time.Second
+	DefaultStallTimeout = 2 * time.Minute
+
+	// MinMaxDuration is the shortest --max-duration accepted (it counts
+	// from the first call, after the input scan): a shorter slice could end
+	// before any call is answered, every time.
+	MinMaxDuration = time.Second
+
 	// Cognito's default quotas, used for the "at full quota" estimates.
 	QuotaUserRead           = 120.0
 	QuotaUserResourceUpdate = 25.0
@@ -130,6 +142,8 @@ type Config struct {
 	MaxFailures                Threshold
 	Retry                      cognito.RetryOptions
 
+	CallTimeout     time.Duration // longest wait for the answer to one attempt, retried after (0 = none)
+	StallTimeout    time.Duration // stop (exit 1) when no call is answered for this long (0 = never)
 	MaxDuration     time.Duration // end the slice after this long (0 = no limit)
 	MaxUsers        int           // end the slice after this many input rows not done before, invalid, duplicate and export-skipped rows included (0 = no limit)
 	ShutdownTimeout time.Duration // the stop budget: drain (half of it), final save, lock release, outputs
@@ -147,6 +161,7 @@ func DefaultConfig() Config {
 	return Config{
 		ReadRPS: DefaultReadRPS, WriteRPS: DefaultWriteRPS, ListRPS: DefaultListRPS,
 		Workers: DefaultWorkers, MaxFailures: mf,
+		CallTimeout: DefaultCallTimeout, StallTimeout: DefaultStallTimeout,
 		ShutdownTimeout: DefaultShutdownTimeout, SaveEvery: DefaultSaveEvery, SaveInterval: DefaultSaveInterval,
 		LockTTL: DefaultLockTTL, ProgressInterval: DefaultProgressInterval,
 	}
@@ -187,6 +202,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: --workers must be at least 1", ErrUsage)
 	case c.MaxDuration < 0:
 		return fmt.Errorf("%w: --max-duration must not be negative", ErrUsage)
+	case c.MaxDuration > 0 && c.MaxDuration < MinMaxDuration:
+		return fmt.Errorf("%w: --max-duration %v is too short to make progress: give at least %v (0 = no limit)", ErrUsage, c.MaxDuration, MinMaxDuration)
+	case c.CallTimeout < 0:
+		return fmt.Errorf("%w: --call-timeout must not be negative (0 = none)", ErrUsage)
+	case c.StallTimeout < 0:
+		return fmt.Errorf("%w: --stall-timeout must not be negative (0 = never)", ErrUsage)
+	case c.StallTimeout > 0 && c.CallTimeout > 0 && c.StallTimeout <= c.CallTimeout:
+		return fmt.Errorf("%w: --stall-timeout (%v) must be longer than --call-timeout (%v)", ErrUsage, c.StallTimeout, c.CallTimeout)
 	case c.MaxUsers < 0:
 		return fmt.Errorf("%w: --max-users must not be negative", ErrUsage)
 	case c.ShutdownTimeout <= 0:
@@ -249,12 +272,15 @@ func (c *Config) SummaryLocation() string {
 	return c.derived("summary.json")
 }
 
-// identityFlags are the settings that change decisions; resuming with any of
-// them changed is refused.
+// identityFlags are the settings that change which user a row is;
+// resuming with any of them changed is refused. --read-all and --verify
+// are not among them: they change no decision already recorded (a row
+// recorded not read stays done; a verified row is verified), so they may be
+// added or dropped on resume.
 func (c *Config) identityFlags() map[string]string {
-	return map[string]string{
-		"username-column": c.UsernameColumn,
-		"read-all":        strconv.FormatBool(c.ReadAll),
-		"verify":          strconv.FormatBool(c.Verify),
-	}
+	return map[string]string{"username-column": c.UsernameColumn}
 }
+
+// formerIdentityFlags were identity flags in checkpoints of earlier
+// versions; they are ignored when resuming.
+var formerIdentityFlags = []string{"read-all", "verify"}

@@ -29,12 +29,12 @@ func (s doneSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
 // worker, or straight to the recorder when it needs no call. It is used by
 // one goroutine.
 type dispatcher struct {
-	open     func() (io.ReadCloser, error)
+	open     func(context.Context) (io.ReadCloser, error)
 	name     string // the input, for messages
 	opts     input.Options
 	rows     int // rows the scan counted
 	done     doneSet
-	dups     map[int]input.Duplicate
+	dups     *input.Duplicates
 	readAll  bool // read users the export shows without legacy MFA
 	maxUsers int  // rows this run may take; 0 = no limit
 	gate     *gate
@@ -45,7 +45,7 @@ type dispatcher struct {
 // taken (then it asks the run to stop). It returns an error only for an
 // input that cannot be read.
 func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results chan<- result) error {
-	f, err := d.open()
+	f, err := d.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -54,6 +54,11 @@ func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results cha
 	if err != nil {
 		return err
 	}
+	dups, err := d.dups.Cursor()
+	if err != nil {
+		return err
+	}
+	defer dups.Close()
 	var n int
 	for ctx.Err() == nil {
 		row, err := rd.Next()
@@ -75,12 +80,14 @@ func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results cha
 		}
 		n++
 		var res result
-		dup, isDup := d.dups[row.Index]
+		_, isDup := dups.Lookup(row.Index)
 		switch {
 		case row.Invalid != "":
 			res = result{index: row.Index, outcome: outcomeInvalidInput, note: row.Invalid}
 		case isDup:
-			res = result{index: row.Index, outcome: outcomeDuplicate, note: fmt.Sprintf("duplicate of line %d", dup.FirstLine)}
+			// No note: the report derives "duplicate of line N" from the
+			// scan, so the checkpoint holds nothing per duplicate.
+			res = result{index: row.Index, outcome: outcomeDuplicate}
 		case row.Legacy == input.LegacyNone && !d.readAll:
 			res = result{index: row.Index, outcome: outcomeNoLegacyMFA} // no note: the report derives it (noteNotRead)
 		default:

@@ -43,12 +43,13 @@ type ExportConfig struct {
 	Output           string        // CSV path or s3://bucket/key; "" = <pool-id>.users.csv
 	All              bool          // write every user, not only those with legacy MFA options
 	ListRPS          float64       // ListUsers calls per second; 0 means unlimited
+	CallTimeout      time.Duration // longest wait for the answer to one attempt; 0 means none
 	ProgressInterval time.Duration // how often ExportDeps.OnProgress is called
 }
 
 // DefaultExportConfig returns an ExportConfig holding every default.
 func DefaultExportConfig() ExportConfig {
-	return ExportConfig{ListRPS: DefaultListRPS, ProgressInterval: DefaultProgressInterval}
+	return ExportConfig{ListRPS: DefaultListRPS, CallTimeout: DefaultCallTimeout, ProgressInterval: DefaultProgressInterval}
 }
 
 // Validate checks the configuration before any call is made. Errors wrap
@@ -166,7 +167,7 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 			e.log.Info("ListUsers rate back to the configured value", "rps", pace.Round2(c.To))
 		}
 	})
-	e.api = cognito.PaceList(d.Cognito, e.lim, e.stats)
+	e.api = cognito.PaceList(cognito.WatchList(d.Cognito, cognito.NewWatch(cfg.CallTimeout)), e.lim, e.stats)
 	out := cfg.OutputLocation()
 	e.log.Info("export started", "output", out, "all", cfg.All, "list_rps", cfg.ListRPS)
 
@@ -195,7 +196,7 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 
 // write lists every user and writes the export CSV to w.
 func (e *exporter) write(ctx context.Context, w io.Writer) error {
-	ew, err := input.NewExportWriter(w)
+	ew, err := input.NewExportWriterFrom(w, input.ExportOrigin{PoolID: e.cfg.UserPoolID, Exported: e.start})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -110,7 +111,14 @@ func readExport(t *testing.T, path string) []input.ExportRecord {
 func decodeExport(t *testing.T, r io.Reader) []input.ExportRecord {
 	t.Helper()
 	var recs []input.ExportRecord
-	if err := gocsv.Unmarshal(r, &recs); err != nil {
+	br := bufio.NewReader(r)
+	if first, _ := br.Peek(1); string(first) == "#" {
+		origin, _ := br.ReadString('\n') // the origin comment line
+		if !strings.Contains(origin, "user_pool_id=") {
+			t.Fatalf("export starts with %q, want its origin line", origin)
+		}
+	}
+	if err := gocsv.Unmarshal(br, &recs); err != nil {
 		t.Fatalf("parse export: %v", err)
 	}
 	return recs

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 )
 
 // S3API is the part of the S3 client used for input, report and summary
@@ -27,55 +27,29 @@ type Files struct {
 	S3 S3API // used for s3:// locations; nil refuses them
 }
 
-// Opener checks that loc can be read and returns a function that opens it
-// from the start each time it is called (the input is read more than once:
-// a scan, the run, the report). An S3 object is pinned to the ETag seen
-// first, so a file replaced during the run is noticed. Errors wrap
-// input.ErrInput: a missing or unreadable input is a usage problem.
-func (f Files) Opener(ctx context.Context, loc string) (func() (io.ReadCloser, error), error) {
-	bucket, key, isS3, err := checkpoint.ParseLocation(loc)
+// Opener checks that loc can be read and returns it as an Input, which
+// opens it from the start each time (the input is read more than once: a
+// scan, the run, the report) and is pinned to the bytes first seen (see
+// Input). Errors wrap input.ErrInput: a missing, unreadable or non-regular
+// input is a usage problem.
+func (f Files) Opener(ctx context.Context, loc string) (*Input, error) {
+	bucket, key, isS3, err := location.Parse(loc)
 	if err != nil {
-		return nil, &input.Error{File: loc, Msg: err.Error(), Err: err}
+		return nil, &input.Error{File: loc, Msg: err.Error()}
 	}
-	if !isS3 {
-		open := func() (io.ReadCloser, error) {
-			fh, err := os.Open(loc)
-			if err != nil {
-				return nil, &input.Error{File: loc, Msg: "cannot open the input: " + pathErrText(err), Err: err}
-			}
-			if st, err := fh.Stat(); err == nil && st.IsDir() {
-				fh.Close()
-				return nil, &input.Error{File: loc, Msg: "is a directory, not a CSV file"}
-			}
-			return fh, nil
+	in := &Input{name: loc}
+	if isS3 {
+		if f.S3 == nil {
+			return nil, fmt.Errorf("%w: %s: S3 locations need an S3 client", ErrUsage, loc)
 		}
-		fh, err := open()
-		if err != nil {
-			return nil, err
-		}
-		fh.Close()
-		return open, nil
+		in.s3, in.bucket, in.key = f.S3, bucket, key
 	}
-	if f.S3 == nil {
-		return nil, fmt.Errorf("%w: %s: S3 locations need an S3 client", ErrUsage, loc)
-	}
-	var etag *string
-	open := func() (io.ReadCloser, error) {
-		out, err := f.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, IfMatch: etag})
-		if err != nil {
-			return nil, s3InputError(loc, etag != nil, err)
-		}
-		if etag == nil {
-			etag = out.ETag
-		}
-		return out.Body, nil
-	}
-	body, err := open()
+	rc, err := in.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	body.Close()
-	return open, nil
+	rc.Close()
+	return in, nil
 }
 
 // pathErrText returns the reason of a *os.PathError without repeating the path.
@@ -92,7 +66,7 @@ func pathErrText(err error) string {
 // written from a temporary file once write has succeeded, so a failed write
 // never leaves a partial output.
 func (f Files) Write(ctx context.Context, loc string, write func(io.Writer) error) error {
-	bucket, key, isS3, err := checkpoint.ParseLocation(loc)
+	bucket, key, isS3, err := location.Parse(loc)
 	if err != nil {
 		return err
 	}
@@ -106,7 +80,9 @@ func (f Files) Write(ctx context.Context, loc string, write func(io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	// Unlinked at once: the open file keeps the data, and a process killed
+	// now leaves nothing behind.
+	_ = os.Remove(tmp.Name())
 	defer tmp.Close()
 	if err := write(tmp); err != nil {
 		return err
@@ -120,7 +96,9 @@ func (f Files) Write(ctx context.Context, loc string, write func(io.Writer) erro
 	return nil
 }
 
-// writeFileAtomic writes path through a temporary file in the same folder.
+// writeFileAtomic writes path through a temporary file in the same folder,
+// .<name>.tmp-*, removed on every error; one left by a killed process is
+// removed by the next run (see cleanLeftovers).
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -142,8 +120,14 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	// The temporary file was created 0600 (less if the umask says so): an
+	// output holds usernames, and a report made with --no-mask full phone
+	// numbers. A file being replaced keeps the mode it had: an operator's
+	// chmod is never undone, and the tool never widens a mode itself.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		if err := os.Chmod(tmp.Name(), fi.Mode().Perm()); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -88,15 +88,23 @@ func printable(s string) string {
 
 // writeReport writes the per-user report of st to w: one line per row of the
 // input that open returns, which must be the input the checkpoint was made
-// from. Phone numbers are masked, unless noMask is set: then the rows a run
-// with Config.NoMask recorded show the full number (the others stay
-// masked). It streams: memory does not grow with the input.
-func writeReport(w io.Writer, open func() (io.ReadCloser, error), name string, opts input.Options, st *checkpoint.State, noMask bool) error {
-	f, err := open()
+// from, and dups its duplicates (nil for none; they give the detail of
+// duplicate rows). Phone numbers are masked, unless noMask is set: then the
+// rows a run with Config.NoMask recorded show the full number (the others
+// stay masked). Cells a spreadsheet would evaluate as formulas are
+// neutralized (see neutralize). It streams: memory does not grow with the
+// input or its duplicates.
+func writeReport(ctx context.Context, w io.Writer, open func(context.Context) (io.ReadCloser, error), name string, opts input.Options, st *checkpoint.State, dups *input.Duplicates, noMask bool) error {
+	f, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	dc, err := dups.Cursor()
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
 	rd, err := input.NewReader(f, name, opts)
 	if err != nil {
 		return err
@@ -124,8 +132,12 @@ func writeReport(w io.Writer, open func() (io.ReadCloser, error), name string, o
 			if row.Index >= len(st.Rows) {
 				return fmt.Errorf("%w: %s has more rows than the checkpoint", input.ErrInput, name)
 			}
+			note := st.Notes[row.Index]
+			if d, ok := dc.Lookup(row.Index); ok && note == "" && rowOutcome(st.Rows[row.Index]) == outcomeDuplicate {
+				note = fmt.Sprintf("duplicate of line %d", d.FirstLine)
+			}
 			select {
-			case ch <- reportRow(row, st.Rows[row.Index], st.Notes[row.Index], noMask):
+			case ch <- safeCells(reportRow(row, st.Rows[row.Index], note, noMask)):
 			case <-stopped:
 				return nil // the writer failed (a full disk, the stop budget): no use reading on
 			}
@@ -157,15 +169,19 @@ func RebuildReport(ctx context.Context, store checkpoint.Store, files Files, in,
 		return err
 	}
 	opts := input.Options{UsernameColumn: st.Identity.Flags["username-column"]}
-	scan, err := input.ScanInput(ctx, open, in, opts, tmpDir)
+	scan, err := input.ScanInput(ctx, open.Open, in, opts, tmpDir)
 	if err != nil {
 		return err
 	}
+	defer scan.Close()
 	if scan.SHA256 != st.Identity.InputSHA256 {
 		return fmt.Errorf("%w: %s is not the input of checkpoint %s (sha256 %s, the checkpoint's is %s)",
 			input.ErrInput, in, store, short(scan.SHA256), short(st.Identity.InputSHA256))
 	}
-	return files.Write(ctx, out, func(w io.Writer) error { return writeReport(w, open, in, opts, st, noMask) })
+	open.Expect(scan.SHA256)
+	return files.Write(ctx, out, func(w io.Writer) error {
+		return writeReport(ctx, w, open.Open, in, opts, st, scan.Duplicates, noMask)
+	})
 }
 
 func short(sha string) string {

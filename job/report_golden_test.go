@@ -2,6 +2,7 @@ package job
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"io"
 	"os"
@@ -69,6 +70,8 @@ func goldenRows() []goldenRow {
 		{username: "has space", outcome: outcomeInvalidInput, note: "username: contains whitespace"},
 		{username: "bad\x01name", outcome: outcomeInvalidInput, note: "username: contains a control character"},
 		{username: "migrated-sms-preferred", outcome: outcomeDuplicate, note: "duplicate of line 2"},
+		{username: "=1+2", outcome: outcomeNoLegacyMFA}, // a formula: neutralised
+		{username: "-1+1", outcome: outcomeNotFound, state: &userState{}},
 	}
 }
 
@@ -87,9 +90,9 @@ func writeGoldenReport(t *testing.T, noMask bool) []byte {
 			st.Notes[i] = note
 		}
 	}
-	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(in.Bytes())), nil }
+	open := func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(in.Bytes())), nil }
 	var out bytes.Buffer
-	if err := writeReport(&out, open, "golden.csv", input.Options{}, st, noMask); err != nil {
+	if err := writeReport(t.Context(), &out, open, "golden.csv", input.Options{}, st, nil, noMask); err != nil {
 		t.Fatalf("writeReport() = %v", err)
 	}
 	return out.Bytes()

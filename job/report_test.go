@@ -1,6 +1,7 @@
 package job
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -107,9 +108,11 @@ func TestWriteReportStopsReadingWhenTheWriterFails(t *testing.T) {
 		fmt.Fprintf(&in, "user-%08d\n", i)
 	}
 	var read int64
-	open := func() (io.ReadCloser, error) { return countingReader{strings.NewReader(in.String()), &read}, nil }
+	open := func(context.Context) (io.ReadCloser, error) {
+		return countingReader{strings.NewReader(in.String()), &read}, nil
+	}
 	st := &checkpoint.State{Rows: make([]uint32, rows), Notes: map[int]string{}}
-	err := writeReport(&failAfter{n: 64 << 10}, open, "users.csv", input.Options{}, st, false)
+	err := writeReport(t.Context(), &failAfter{n: 64 << 10}, open, "users.csv", input.Options{}, st, nil, false)
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("writeReport() = %v, want the writer's error", err)
 	}

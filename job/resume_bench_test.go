@@ -185,7 +185,7 @@ func resumeBenchCheckpoint(b *testing.B, cfg Config, done int) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	scan, err := input.ScanInput(context.Background(), open, cfg.Input, input.Options{}, cfg.TempDir)
+	scan, err := input.ScanInput(context.Background(), open.Open, cfg.Input, input.Options{}, cfg.TempDir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -52,11 +52,9 @@ type runner struct {
 	stats       *cognito.Stats
 	read, write *pace.Limiter
 
-	scan *input.Scan
-	open func() (io.ReadCloser, error)
-	// reportOpen is open without the cancellation of the run's ctx: the
-	// report of a stopped run is written after a signal.
-	reportOpen func() (io.ReadCloser, error)
+	scan  *input.Scan
+	in    *Input         // the input, pinned for the whole run (report included)
+	watch *cognito.Watch // call timeout, stall detection
 
 	lease     *lease
 	stopKeep  func()     // stops the lease's renewal and waits for it; set with lease
@@ -79,7 +77,7 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Summary, error) {
 	if d.Cognito == nil || d.Store == nil {
 		return nil, errors.New("job.Run: Deps.Cognito and Deps.Store are required")
 	}
-	r := &runner{cfg: cfg, d: d, log: d.Logger, runID: d.RunID, stats: &cognito.Stats{}}
+	r := &runner{cfg: cfg, d: d, log: d.Logger, runID: d.RunID, stats: &cognito.Stats{}, watch: cognito.NewWatch(cfg.CallTimeout)}
 	if r.runID == "" {
 		r.runID = NewRunID()
 	}
@@ -101,43 +99,52 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Summary, error) {
 
 func (r *runner) run(ctx context.Context) (*Summary, error) {
 	r.started = time.Now()
-	open, err := r.d.Files.Opener(ctx, r.cfg.Input)
+	// The input is checked first (a pipe or a missing file is the real
+	// problem, not the checkpoint next to it), then the lock is taken, so
+	// that a second runner is refused at once, not after the input scan.
+	in, err := r.d.Files.Opener(ctx, r.cfg.Input)
 	if err != nil {
 		return nil, err
 	}
-	r.open = open
-	// The report of a stopped run is written after a signal has cancelled
-	// ctx: it reads the input through an opener that does not inherit the
-	// cancellation.
-	if r.reportOpen, err = r.d.Files.Opener(context.WithoutCancel(ctx), r.cfg.Input); err != nil {
-		return nil, err
-	}
-	r.scan, err = input.ScanInput(ctx, open, r.cfg.Input, r.inputOptions(), r.cfg.TempDir)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: interrupted while reading the input, before any call", ErrStopped)
-		}
-		return nil, err
-	}
-	r.log.Info("input scanned", "input", r.cfg.Input, "format", r.scan.Format.String(), "rows", r.scan.Rows,
-		"invalid_rows", r.scan.Invalid, "duplicate_rows", len(r.scan.Duplicates))
-
+	r.in = in
 	if r.lease, err = takeLease(ctx, r.d.Store, r.owner(), r.cfg.LockTTL); err != nil {
-		return nil, fmt.Errorf("lock checkpoint %s: %w", r.d.Store, err)
+		return nil, err // it names the checkpoint
 	}
-	// The lease is renewed until it is released, the final save included.
+	// The lease is renewed until it is released, the input scan and the
+	// final save included.
 	keepCtx, cancelKeep := context.WithCancel(context.WithoutCancel(ctx))
 	var keeping sync.WaitGroup
 	r.leaseLost = make(chan error, 1)
 	keeping.Go(func() { r.lease.keep(keepCtx, r.log, func(err error) { r.leaseLost <- err }) })
 	r.stopKeep = func() { cancelKeep(); keeping.Wait() }
 	defer r.releaseLease(ctx, time.Time{}) // on the paths that end before the stop path releases it
+	r.logTakeover()
+	r.cleanLeftovers()
+
+	r.scan, err = input.ScanInput(ctx, in.Open, r.cfg.Input, r.inputOptions(), r.cfg.TempDir)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: interrupted while reading the input, before any call", ErrStopped)
+		}
+		return nil, err
+	}
+	defer r.scan.Close()
+	in.Expect(r.scan.SHA256)
+	r.log.Info("input scanned", "input", r.cfg.Input, "format", r.scan.Format.String(), "rows", r.scan.Rows,
+		"invalid_rows", r.scan.Invalid, "duplicate_rows", r.scan.Duplicates.Len())
+	if err := r.checkOrigin(); err != nil {
+		return nil, err
+	}
 
 	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
 	if r.rec.remaining() == 0 {
-		r.log.Info("nothing left to do: every row of this checkpoint is done", "checkpoint", r.d.Store.String())
+		if r.scan.Rows == 0 {
+			r.log.Info("nothing to migrate: the input lists no users", "input", r.cfg.Input)
+		} else {
+			r.log.Info("nothing left to do: every row of this checkpoint is done", "checkpoint", r.d.Store.String())
+		}
 		r.progress(r.rec.t, true) // a final snapshot, for progress displays and metrics
 		sum := r.summary(StopNothingLeft, nil)
 		// The run that finished the job may have crashed before writing
@@ -234,13 +241,14 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 		}
 	})
 	bg.Go(func() { newSizer(r.gate, limiterLoad{r.read, r.write, r.stats}, &r.cfg).run(bgCtx) })
+	bg.Go(func() { r.watchStall(bgCtx, stop.stop) })
 
 	w := &worker{
-		api:    cognito.Fence(cognito.Pace(r.d.Cognito, r.read, r.write, r.stats), r.lease.valid),
+		api:    cognito.Fence(cognito.Pace(cognito.Watched(r.d.Cognito, r.watch), r.read, r.write, r.stats), r.lease.valid),
 		poolID: r.cfg.UserPoolID, dryRun: r.cfg.DryRun, verify: r.cfg.Verify,
 	}
 	d := &dispatcher{
-		open: r.open, name: r.cfg.Input, opts: r.inputOptions(), rows: r.scan.Rows,
+		open: r.in.Open, name: r.cfg.Input, opts: r.inputOptions(), rows: r.scan.Rows,
 		done: newDoneSet(r.rec.state.Rows), // before the recorder starts changing the rows
 		dups: r.scan.Duplicates, readAll: r.cfg.ReadAll, maxUsers: r.cfg.MaxUsers,
 		gate: r.gate, stop: stop.stop,
@@ -345,6 +353,9 @@ func (r *runner) load(ctx context.Context) error {
 	data, version, err := r.d.Store.Load(ctx)
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
+		if err := r.checkNotForgotten(ctx); err != nil {
+			return err
+		}
 		r.rec.adopt(r.newState(), "")
 		return nil
 	case err != nil:
@@ -358,6 +369,9 @@ func (r *runner) load(ctx context.Context) error {
 	}
 	if decErr != nil {
 		return fmt.Errorf("checkpoint %s is unusable and was left untouched: %w\n  fix: restore it, or run with --reset to start over (this forgets what it recorded; the migration is safe to repeat)", r.d.Store, decErr)
+	}
+	for _, f := range formerIdentityFlags {
+		delete(st.Identity.Flags, f)
 	}
 	if err := checkpoint.CheckIdentity(r.d.Store.String(), st.Identity, r.identity()); err != nil {
 		return err
@@ -515,7 +529,7 @@ func (r *runner) writeOutputs(ctx context.Context, sum *Summary, deadline time.T
 		return fmt.Errorf("summary %s: %w", r.cfg.SummaryLocation(), err)
 	}
 	err := r.d.Files.Write(ctx, r.cfg.ReportLocation(), func(w io.Writer) error {
-		return writeReport(ctxWriter{ctx, w}, r.reportOpen, r.cfg.Input, r.inputOptions(), r.rec.state, r.cfg.NoMask)
+		return writeReport(ctx, ctxWriter{ctx, w}, r.in.Open, r.cfg.Input, r.inputOptions(), r.rec.state, r.scan.Duplicates, r.cfg.NoMask)
 	})
 	switch {
 	case err != nil && ctx.Err() != nil:

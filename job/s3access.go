@@ -8,8 +8,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
-	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 )
 
 // S3AccessError is an S3 request that IAM or the bucket policy refused. It
@@ -24,7 +24,7 @@ type S3AccessError struct {
 
 // Error names the location, the action and the grant that fixes it.
 func (e *S3AccessError) Error() string {
-	bucket, key, _, _ := checkpoint.ParseLocation(e.Location)
+	bucket, key, _, _ := location.Parse(e.Location)
 	action := s3Action(e.Action)
 	fix := fmt.Sprintf("grant %s on arn:aws:s3:::%s/%s to the credentials running this tool", action, bucket, key)
 	if action == "s3:GetObject" {

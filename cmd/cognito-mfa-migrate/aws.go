@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 )
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -73,15 +74,25 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.Retry
 // anyS3 reports whether one of locs is an s3:// location.
 func anyS3(locs []string) bool {
 	for _, loc := range locs {
-		if _, _, isS3, _ := checkpoint.ParseLocation(loc); isS3 {
+		if _, _, isS3, _ := location.Parse(loc); isS3 {
 			return true
 		}
 	}
 	return false
 }
 
+// newS3Client returns the S3 client of s3:// locations. Each attempt has
+// the call timeout (f.callTimeout, else job.DefaultCallTimeout): an S3
+// endpoint that accepts connections and never answers cannot hang the lock
+// step, a save or a read; a timed-out attempt is retried.
 func newS3Client(cfg aws.Config, f awsFlags, region string) *s3.Client {
+	timeout := f.callTimeout
+	if timeout <= 0 {
+		timeout = job.DefaultCallTimeout
+	}
+	cfg.HTTPClient = cognito.WithResponseHeaderTimeout(cfg.HTTPClient, timeout)
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, cognito.AttemptTimeout(timeout))
 		if o.Region == "" {
 			o.Region = region
 		}
@@ -129,7 +140,7 @@ func (c *awsClients) files() job.Files { return filesFor(c.s3) }
 
 // openStore opens the checkpoint store at loc.
 func openStore(loc string, s3c *s3.Client) (checkpoint.Store, error) {
-	bucket, key, isS3, err := checkpoint.ParseLocation(loc)
+	bucket, key, isS3, err := location.Parse(loc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --checkpoint: %w", job.ErrUsage, err)
 	}
@@ -145,7 +156,7 @@ func openStore(loc string, s3c *s3.Client) (checkpoint.Store, error) {
 // firstS3 returns the first s3:// location of locs.
 func firstS3(locs []string) string {
 	for _, loc := range locs {
-		if _, _, isS3, _ := checkpoint.ParseLocation(loc); isS3 {
+		if _, _, isS3, _ := location.Parse(loc); isS3 {
 			return loc
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -71,6 +72,9 @@ type awsFlags struct {
 	// unexported fields). A command sets it before loading AWS; nil
 	// discards them.
 	log *slog.Logger
+	// callTimeout bounds each S3 attempt (not a flag: a command sets it
+	// from its --call-timeout); 0 means job.DefaultCallTimeout.
+	callTimeout time.Duration
 }
 
 // logFlags configure logging.
@@ -196,6 +200,8 @@ func defaultVars() kong.Vars {
 		"max_failures":       job.DefaultMaxFailures,
 		"max_attempts":       strconv.Itoa(cognito.DefaultMaxAttempts),
 		"shutdown_timeout":   job.DefaultShutdownTimeout.String(),
+		"call_timeout":       job.DefaultCallTimeout.String(),
+		"stall_timeout":      job.DefaultStallTimeout.String(),
 		"save_every":         strconv.Itoa(job.DefaultSaveEvery),
 		"save_interval":      job.DefaultSaveInterval.String(),
 		"lock_ttl":           job.DefaultLockTTL.String(),

@@ -18,6 +18,7 @@ type exportCmd struct {
 	Output           string        `help:"Where to write the CSV: a path or s3://bucket/key (default <pool-id>.users.csv). It appears only once every user has been listed." placeholder:"LOCATION"`
 	All              bool          `help:"List every user in the file, not only those with legacy MFA options (run still reads only the latter)."`
 	ListRPS          float64       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited)."`
+	CallTimeout      time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one ListUsers or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
 	NoPreflight      bool          `help:"Skip the checks made before the first call: a local output folder is writable, and the pool exists and may be listed (one ListUsers call)."`
@@ -32,10 +33,15 @@ at. Feed it to run:
   cognito-mfa-migrate export --user-pool-id us-east-1_AbC123 --output users.csv
   cognito-mfa-migrate run --user-pool-id us-east-1_AbC123 --input users.csv --dry-run
 
-The file:
+The file (its first line names the pool: run refuses it for another pool):
 
+  # cognito-mfa-migrate export: user_pool_id=us-east-1_AbC123 exported_at=2026-01-02T03:04:05Z; ...
   username,mfa_options,has_phone,user_status,enabled
   alice,SMS:phone_number,true,CONFIRMED,true
+
+Usernames are written exactly as they are: to open the file in a spreadsheet,
+use its import dialog with every column as text (a username such as =SUM(1)
+would otherwise run as a formula). The report neutralises such cells.
 
 Why: AdminGetUser counts every user it reads as a monthly active user
 (billed) and is paced by the UserRead quota; ListUsers costs no MAU and
@@ -59,6 +65,7 @@ was); run it again, it starts over. IAM: cognito-idp:ListUsers on the pool.`
 func (c *exportCmd) config() job.ExportConfig {
 	cfg := job.DefaultExportConfig()
 	cfg.UserPoolID, cfg.Output, cfg.All, cfg.ListRPS = c.UserPoolID, c.Output, c.All, c.ListRPS
+	cfg.CallTimeout = c.CallTimeout
 	cfg.ProgressInterval = snapshotInterval
 	return cfg
 }
@@ -85,6 +92,7 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	for _, w := range preflight.RateWarnings(job.DefaultReadRPS, job.DefaultWriteRPS, cfg.ListRPS) {
 		log.Warn(w)
 	}
+	a.cli.AWS.callTimeout = cfg.CallTimeout
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cognito.RetryOptions{}, cfg.OutputLocation())
 	if err != nil {
 		return nil, err
@@ -95,6 +103,9 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 		if err := cheapPreflight(a.ctx, pc, clients); err != nil {
 			return nil, err
 		}
+	}
+	if n := job.CleanOutputLeftovers(cfg.OutputLocation()); n > 0 {
+		log.Info("removed temporary files left by an earlier export that was killed", "files", n)
 	}
 	prog := newExportProgress(c.Progress, con, log, c.ProgressInterval)
 	return job.Export(a.ctx, cfg, job.ExportDeps{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,11 @@ func (f *fixture) exportArgs(out string, extra ...string) []string {
 func readExportFile(t *testing.T, path string) []input.ExportRecord {
 	t.Helper()
 	var recs []input.ExportRecord
-	if err := gocsv.UnmarshalBytes(readFile(t, path), &recs); err != nil {
+	data := readFile(t, path)
+	if bytes.HasPrefix(data, []byte("#")) { // the origin comment line
+		_, data, _ = bytes.Cut(data, []byte("\n"))
+	}
+	if err := gocsv.UnmarshalBytes(data, &recs); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
 	return recs

@@ -26,6 +26,8 @@ type runCmd struct {
 	Workers        int           `default:"${workers}" help:"Most users in flight at once; the job sizes itself below this from the rates and the observed latency."`
 	MaxFailures    job.Threshold `default:"${max_failures}" help:"Stop (exit 1) when more users than this have failed: a count (50) or a percentage of the users processed so far, counted over at least 100 users (5%); 0 = never."`
 	MaxAttempts    int           `default:"${max_attempts}" help:"Attempts per call for 5xx answers, resets and timeouts (throttling is retried longer: the rate limiter paces it)."`
+	CallTimeout    time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one Cognito or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
+	StallTimeout   time.Duration `default:"${stall_timeout}" help:"Stop (exit 1, naming the endpoint) when no call has been answered for this long while calls are being made (0 = never)."`
 	MaxDuration    time.Duration `help:"End this run after this long (a time-boxed slice), saving the checkpoint; exit 4 until the job is done." placeholder:"DURATION"`
 	MaxUsers       int           `help:"End this run after this many rows; exit 4 until the job is done." placeholder:"N"`
 	Verify         bool          `help:"Read each migrated user again and check that SMS_MFA is on (one more AdminGetUser per migrated user)."`
@@ -51,6 +53,7 @@ func (c *runCmd) config() job.Config {
 	cfg.ReadRPS, cfg.WriteRPS, cfg.Workers, cfg.MaxFailures = c.ReadRPS, c.WriteRPS, c.Workers, c.MaxFailures
 	cfg.Retry.MaxAttempts = c.MaxAttempts
 	cfg.MaxDuration, cfg.MaxUsers = c.MaxDuration, c.MaxUsers
+	cfg.CallTimeout, cfg.StallTimeout = c.CallTimeout, c.StallTimeout
 	cfg.Verify, cfg.ReadAll, cfg.UsernameColumn, cfg.NoMask = c.Verify, c.ReadAll, c.UsernameColumn, c.NoMask
 	cfg.ShutdownTimeout, cfg.SaveEvery, cfg.SaveInterval, cfg.LockTTL = c.ShutdownTimeout, c.SaveEvery, c.SaveInterval, c.LockTTL
 	cfg.ProgressInterval = snapshotInterval
@@ -94,6 +97,7 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 	for _, w := range preflight.RateWarnings(cfg.ReadRPS, cfg.WriteRPS, cfg.ListRPS) {
 		log.Warn(w)
 	}
+	a.cli.AWS.callTimeout = cfg.CallTimeout
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cfg.Retry,
 		cfg.CheckpointLocation(), cfg.Input, cfg.ReportLocation(), cfg.SummaryLocation())
 	if err != nil {

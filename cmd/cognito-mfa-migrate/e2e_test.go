@@ -297,6 +297,9 @@ func raceRunners(t *testing.T, f *fixture, loc string, args []string, whileRunni
 	if whileRunning != nil {
 		whileRunning(winner)
 	}
+	// The lock is taken before the input is scanned: the loser is refused
+	// at once, maybe before the winner has recorded its start.
+	waitUntil(t, winner, time.Minute, "the winner's start", func() bool { return strings.Contains(winner.stderr.String(), "run started") })
 	winner.signal(t, syscall.SIGTERM)
 	if code := winner.wait(t, 30*time.Second); code != 4 {
 		t.Fatalf("winner exit code after SIGTERM = %d, want 4; stderr:\n%s", code, winner.stderr.tail())
@@ -329,7 +332,7 @@ func TestResumeRefusesAnotherJob(t *testing.T) {
 		}},
 		{name: "other pool", args: []string{"--user-pool-id", "us-east-1_Other01"}, want: `pool: "` + cognitotest.DefaultPoolID + `" (checkpoint) vs "us-east-1_Other01" (this run)`},
 		{name: "dry run", args: []string{"--dry-run", "--checkpoint", f.checkpointPath()}, want: `mode: "apply" (checkpoint) vs "dry-run" (this run)`},
-		{name: "verify flag", args: []string{"--verify"}, want: "flag verify"},
+		{name: "username column", args: []string{"--username-column", "username"}, want: "flag username-column"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -444,7 +447,7 @@ func TestScheduledSlices(t *testing.T) {
 		users int
 		args  []string
 	}{
-		{"max-duration", 300, []string{"--read-rps", "150", "--write-rps", "150", "--max-duration", "700ms"}},
+		{"max-duration", 400, []string{"--read-rps", "150", "--write-rps", "150", "--max-duration", "1s"}},
 		{"max-users", 250, []string{"--read-rps", "0", "--write-rps", "0", "--max-users", "100"}},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/preflight"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/selftest"
 )
@@ -196,7 +197,7 @@ func TestSampleTaskDefinition(t *testing.T) {
 		t.Error("the scheduled task is a dry run")
 	}
 	for name, loc := range map[string]string{"input": cfg.Input, "checkpoint": cfg.CheckpointLocation(), "report": cfg.ReportLocation(), "summary": cfg.SummaryLocation()} {
-		if _, _, isS3, err := checkpoint.ParseLocation(loc); err != nil || !isS3 {
+		if _, _, isS3, err := location.Parse(loc); err != nil || !isS3 {
 			t.Errorf("%s %q is not an s3:// location (task storage is lost when the task ends): %v", name, loc, err)
 		}
 	}
@@ -443,7 +444,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 	region, account := "us-east-1", "111122223333"
 	poolARN := "arn:aws:cognito-idp:" + region + ":" + account + ":userpool/" + cfg.UserPoolID
 	s3ARN := func(loc string) (bucketARN, objectARN, key string) {
-		bucket, key, _, err := checkpoint.ParseLocation(loc)
+		bucket, key, _, err := location.Parse(loc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,6 +55,8 @@ var rejectedCodes = map[string]bool{
 // Codes Classify gives errors that carry no API error code.
 const (
 	CodeEndpointNotFound  = "EndpointNotFound"
+	CodeUnreachable       = "EndpointUnreachable" // refused or unresolvable before any answer (see Watch)
+	CodeStalled           = "Stalled"             // no answer for --stall-timeout (see Watch.Stalled)
 	CodeNoCredentials     = "NoCredentials"
 	CodeConnectionRefused = "ConnectionRefused"
 	CodeConnectionReset   = "ConnectionReset"
@@ -80,6 +82,8 @@ var fatalHints = map[string]string{
 	"OperationNotEnabledException":  "the operation is not enabled for this pool in this Region (replica Region?): run against the pool's primary Region",
 	"UnsupportedOperationException": "Cognito does not support this operation for the pool",
 	CodeEndpointNotFound:            "the Cognito endpoint's host name does not resolve: check --region and --endpoint-url",
+	CodeUnreachable:                 "the endpoint never answered: check --endpoint-url (and --s3-endpoint-url), --region, and the network path (VPC endpoint, proxy, firewall)",
+	CodeStalled:                     "the endpoint accepts connections but does not answer: check the network path (proxy, VPC endpoint, security groups) and the AWS Health Dashboard, then run again to resume",
 	CodeNoCredentials:               "no usable AWS credentials: set AWS_PROFILE (and run aws sso login for an SSO profile), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role; run again to resume",
 	CodeFenced:                      "this runner lost its checkpoint lock (it was frozen or cut off for longer than --lock-ttl) and another runner may have taken over: nothing more was written; check the job with the status command",
 }
@@ -117,6 +121,9 @@ func Classify(ctxErr error, err error) (Class, string) {
 		default:
 			return ClassTransient, code
 		}
+	}
+	if ue := (*unreachableError)(nil); errors.As(err, &ue) {
+		return ClassFatal, CodeUnreachable
 	}
 	var dnsErr *net.DNSError
 	switch {

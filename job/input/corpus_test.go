@@ -3,6 +3,7 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -244,7 +245,12 @@ func checkCorpusScan(t *testing.T, want corpusWant, data []byte, name string, ro
 		t.Errorf("ScanInput() = rows %d, invalid %d, sha256 %s; want %d, %d, %x", sc.Rows, sc.Invalid, sc.SHA256, len(rows), invalid, sum)
 	}
 	got := map[int]int{}
-	for idx, d := range sc.Duplicates {
+	defer sc.Close()
+	dups, err := sc.Duplicates.Map()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for idx, d := range dups {
 		if rows[d.FirstIndex].Line != d.FirstLine {
 			t.Errorf("duplicate %d: FirstLine = %d, but row %d starts at line %d", idx, d.FirstLine, d.FirstIndex, rows[d.FirstIndex].Line)
 		}
@@ -264,6 +270,6 @@ func sortedPairs(m map[int]int) [][2]int {
 }
 
 // openBytes returns an open function for ScanInput that reads data.
-func openBytes(data []byte) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+func openBytes(data []byte) func(context.Context) (io.ReadCloser, error) {
+	return func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 }

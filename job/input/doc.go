@@ -13,10 +13,15 @@
 // and blank lines (which are not records) are accepted in every format.
 //
 //   - FormatCognitoImport: Cognito's user-import CSV (the GetCSVHeader
-//     columns, cognito:username among them). Recognised by an unquoted
-//     cognito:username header name. Values are not quoted (a `"` is an
-//     ordinary character), a comma inside a value is written `\,`, and
-//     spaces and tabs around values are trimmed. Other columns, including
+//     columns, cognito:username among them). Recognised by a
+//     cognito:username header name. It is read whichever way it was
+//     written: the AWS way (values not quoted, a comma inside a value
+//     written `\,`, spaces and tabs around values trimmed, a `"` inside a
+//     value an ordinary character), or RFC 4180 as a spreadsheet or
+//     Python's csv module writes it (a value starting with `"` is quoted,
+//     may hold commas and line breaks, and doubles its quotes). A quoted
+//     value followed by other text makes the row invalid; one left open to
+//     the end of the file is fatal. Other columns, including
 //     cognito:mfa_enabled, are not needed and not checked.
 //   - FormatExport: the CSV ExportWriter writes, with username and
 //     mfa_options columns. Rows carry Legacy: LegacyNone when mfa_options is

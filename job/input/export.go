@@ -2,7 +2,10 @@ package input
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
+	"regexp"
+	"time"
 
 	"github.com/gocarina/gocsv"
 )
@@ -41,11 +44,45 @@ type bufferedCSV struct{ *csv.Writer }
 
 func (bufferedCSV) Flush() {}
 
+// ExportOrigin says where an export came from. It is written as a comment
+// line before the CSV header (see NewExportWriterFrom) and read back by
+// Reader.Origin, so that a run refuses an export of another pool.
+type ExportOrigin struct {
+	// PoolID is the user pool the users were listed from.
+	PoolID string
+	// Exported is when the listing started.
+	Exported time.Time
+}
+
+// originPrefix starts the comment line of an export's origin.
+const originPrefix = "# cognito-mfa-migrate export"
+
+var originPool = regexp.MustCompile(`\buser_pool_id=([\w-]+_[0-9a-zA-Z]+)`)
+
+// originLine returns the comment line written before the header.
+func (o ExportOrigin) line() string {
+	return fmt.Sprintf("%s: user_pool_id=%s exported_at=%s; usernames are data: to open this file in a spreadsheet, import it with every column as text (see the README)\n",
+		originPrefix, o.PoolID, o.Exported.UTC().Format(time.RFC3339))
+}
+
 // NewExportWriter returns an ExportWriter that writes to w, and writes the
 // header. It returns an error only if the header cannot be encoded; errors
 // writing to w show at a later Write or at Flush.
 func NewExportWriter(w io.Writer) (*ExportWriter, error) {
+	return NewExportWriterFrom(w, ExportOrigin{})
+}
+
+// NewExportWriterFrom is NewExportWriter, first writing origin (unless its
+// PoolID is "") as a comment line: "# cognito-mfa-migrate export:
+// user_pool_id=... exported_at=...". A Reader skips it and reports the pool
+// through Origin.
+func NewExportWriterFrom(w io.Writer, origin ExportOrigin) (*ExportWriter, error) {
 	ew := &ExportWriter{cw: csv.NewWriter(w), one: make([]ExportRecord, 1)}
+	if origin.PoolID != "" {
+		if _, err := io.WriteString(w, origin.line()); err != nil {
+			return nil, err
+		}
+	}
 	// gocsv writes the header, and nothing else, for an empty slice.
 	if err := gocsv.MarshalCSV([]ExportRecord{}, bufferedCSV{ew.cw}); err != nil {
 		return nil, err

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestExportWriter(t *testing.T) {
@@ -111,5 +113,33 @@ func TestExportWriterBuffers(t *testing.T) {
 	}
 	if c.writes > n/50 {
 		t.Errorf("%d records took %d writes, want at most %d", n, c.writes, n/50)
+	}
+}
+
+// TestExportOrigin checks that an export names its pool in a comment line
+// that a Reader skips and reports, keeping line numbers true.
+func TestExportOrigin(t *testing.T) {
+	var buf bytes.Buffer
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	w, err := NewExportWriterFrom(&buf, ExportOrigin{PoolID: "eu-west-1_Pool9", Exported: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ExportRecord{Username: "alice", MFAOptions: "SMS:phone_number"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(buf.String(), "\n"); !strings.Contains(first, "user_pool_id=eu-west-1_Pool9") || !strings.Contains(first, "exported_at=2026-11-30T12:00:00Z") {
+		t.Errorf("first line = %q, want the origin comment", first)
+	}
+	rd, err := NewReader(bytes.NewReader(buf.Bytes()), "e.csv", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := rd.Next()
+	if err != nil || rd.Origin() != "eu-west-1_Pool9" || rd.Format() != FormatExport || row.Line != 3 || row.Username != "alice" {
+		t.Errorf("Origin() = %q, Format() = %v, Next() = %+v, %v; want eu-west-1_Pool9, export, alice at line 3", rd.Origin(), rd.Format(), row, err)
 	}
 }

@@ -13,7 +13,8 @@ const (
 	// username and mfa_options columns, so each Row carries Legacy.
 	FormatExport
 	// FormatCognitoImport is Cognito's user-import CSV: a cognito:username
-	// column, values not quoted, commas inside values escaped as `\,`.
+	// column, values not quoted and commas inside values escaped as `\,`
+	// (the AWS way), or quoted as RFC 4180 where needed (a spreadsheet's way).
 	FormatCognitoImport
 	// FormatCustom is a file whose username column was named by
 	// Options.UsernameColumn and differs from the detected format's own.

@@ -87,7 +87,13 @@ type Reader struct {
 	importDialect bool
 	lineNo        int // lines consumed so far
 	line          []byte
+	rec           []byte // a record spanning lines (a quoted value with line breaks)
 	split         importSplitter
+
+	// Comment lines before the header: the bytes and lines up to the end
+	// of the last one, and the pool an export's origin line names.
+	skipBytes, skipLines int
+	origin               string
 
 	index    int
 	lastLine int   // Line of the last row returned
@@ -131,6 +137,10 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 // Format returns the detected format of the file.
 func (r *Reader) Format() Format { return r.format }
 
+// Origin returns the user pool ID named by an export's origin comment line
+// (see NewExportWriterFrom), or "" if the file has none.
+func (r *Reader) Origin() string { return r.origin }
+
 // Next returns the next data record. Problems confined to the record (wrong
 // field count, invalid username, malformed quoting) are reported in
 // Row.Invalid, and Next goes on with the next record. Next returns io.EOF
@@ -150,7 +160,8 @@ func (r *Reader) Next() (Row, error) {
 	} else {
 		row, err = r.nextCSV()
 	}
-	if err == io.EOF && r.index == 0 {
+	if err == io.EOF && r.index == 0 && r.format != FormatExport {
+		// An export with no rows is valid: the pool has nothing to migrate.
 		err = r.fail(r.headerLine, "", "no data rows after the header", nil)
 	}
 	if err != nil {
@@ -161,6 +172,16 @@ func (r *Reader) Next() (Row, error) {
 	r.index++
 	r.lastLine = row.Line
 	return row, nil
+}
+
+// readErr turns a read error into a *Error; one that already is a *Error
+// (an input that changed under a pinned opener) is returned as it is, so
+// its cause is not printed twice.
+func (r *Reader) readErr(err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	return r.fail(0, "", "cannot read", err)
 }
 
 func (r *Reader) fail(line int, field, msg string, err error) *Error {
@@ -180,7 +201,7 @@ func (r *Reader) guardErr() error {
 		}
 		return err
 	default:
-		return r.fail(0, "", "cannot read", r.guard.err)
+		return r.readErr(r.guard.err)
 	}
 }
 
@@ -198,9 +219,9 @@ func (r *Reader) readHeader(column string) error {
 	}
 	r.headerLine = line
 
-	// The import dialect is recognised by an unquoted cognito:username
-	// column; a quoted one means the file was written as RFC 4180 CSV.
-	fields := r.split.split(trimEOL(hdr))
+	// The import dialect is recognised by a cognito:username column, quoted
+	// (a spreadsheet quoting every value) or not.
+	fields, _, _ := r.split.split(trimEOL(hdr))
 	for _, f := range fields {
 		if headerName(string(f)) == columnImportUsername {
 			r.importDialect = true
@@ -218,6 +239,11 @@ func (r *Reader) readHeader(column string) error {
 
 	// encoding/csv reads from r.br directly (bufio.NewReader returns a
 	// *bufio.Reader that is large enough), so nothing is read ahead of it.
+	// It does not see the comment lines (its own Comment option would also
+	// skip a data row whose username starts with #), so its line numbers
+	// are offset by them.
+	_, _ = r.br.Discard(r.skipBytes) // already buffered: cannot fail
+	prefix -= r.skipBytes
 	r.cr = csv.NewReader(r.br)
 	r.cr.ReuseRecord = true
 	um, err := gocsv.NewUnmarshaller(r.cr, &csvRecord{})
@@ -227,7 +253,7 @@ func (r *Reader) readHeader(column string) error {
 	var pe *csv.ParseError
 	switch {
 	case errors.As(err, &pe):
-		return r.fail(pe.StartLine, "", "malformed header: "+pe.Err.Error(), nil)
+		return r.fail(pe.StartLine+r.skipLines, "", "malformed header: "+pe.Err.Error(), nil)
 	case err == io.EOF: // the "header" was a lone CR at the end of the file
 		return r.fail(0, "", "file has no header: it has only blank lines", nil)
 	case err != nil:
@@ -260,13 +286,24 @@ func (r *Reader) findHeader() (line, prefix int, hdr []byte, err error) {
 		return 0, 0, nil, r.fail(0, "", msg, nil)
 	}
 
-	// Skip blank lines, as encoding/csv does.
+	// Skip blank lines, as encoding/csv does, and comment lines (starting
+	// with #) before the header, such as the origin line of an export.
 	line, rest := 1, head
 	for {
 		if bytes.HasPrefix(rest, []byte("\n")) {
 			rest = rest[1:]
 		} else if bytes.HasPrefix(rest, []byte("\r\n")) {
 			rest = rest[2:]
+		} else if bytes.HasPrefix(rest, []byte("#")) {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				break // the "header"; reported missing its column below
+			}
+			if m := originPool.FindSubmatch(rest[:i]); m != nil && bytes.HasPrefix(rest, []byte(originPrefix)) && r.origin == "" {
+				r.origin = string(m[1])
+			}
+			rest = rest[i+1:]
+			r.skipBytes, r.skipLines = len(head)-len(rest), line
 		} else {
 			break
 		}
@@ -391,7 +428,10 @@ func (r *Reader) findColumn(header, names []string, want, hint string) (int, err
 func (r *Reader) nextCSV() (Row, error) {
 	r.guard.mark()
 	start := r.cr.InputOffset()
-	v, err := r.um.Read()
+	// The columns were found from the header (gocsv validated the
+	// mapping); each record is split by encoding/csv, which also returns
+	// the fields of a record with the wrong number of them.
+	rec, err := r.cr.Read()
 	if gerr := r.guardErr(); gerr != nil {
 		return Row{}, gerr
 	}
@@ -400,26 +440,26 @@ func (r *Reader) nextCSV() (Row, error) {
 	}
 	var pe *csv.ParseError
 	if err != nil && !errors.As(err, &pe) {
-		return Row{}, r.fail(0, "", "cannot read", err)
+		return Row{}, r.readErr(err)
 	}
 	var line int
 	if pe != nil {
-		line = pe.StartLine
+		line = pe.StartLine + r.skipLines
 	} else {
 		line, _ = r.cr.FieldPos(0)
+		line += r.skipLines
 	}
 	if r.cr.InputOffset()-start > int64(r.maxBytes) {
 		return Row{}, r.tooLong(line)
 	}
 	if pe != nil {
-		return r.parseErrorRow(pe)
+		return r.parseErrorRow(pe, rec)
 	}
-	rec := v.(*csvRecord)
 	row := Row{Line: line}
-	r.setUsername(&row, rec.Username)
+	r.setUsername(&row, rec[r.userCol])
 	if r.mfaCol >= 0 {
 		row.Legacy = LegacyPresent
-		if strings.TrimSpace(rec.MFAOptions) == "" {
+		if strings.TrimSpace(rec[r.mfaCol]) == "" {
 			row.Legacy = LegacyNone
 		}
 	}
@@ -428,20 +468,24 @@ func (r *Reader) nextCSV() (Row, error) {
 
 // parseErrorRow turns a record encoding/csv could not parse into an invalid
 // row, or into a fatal error when the damage is not confined to the record.
-func (r *Reader) parseErrorRow(pe *csv.ParseError) (Row, error) {
-	row := Row{Line: pe.StartLine}
+func (r *Reader) parseErrorRow(pe *csv.ParseError, rec []string) (Row, error) {
+	row := Row{Line: pe.StartLine + r.skipLines}
 	switch {
 	case pe.Err == csv.ErrFieldCount:
-		row.Invalid = fieldCountReason(fieldCount(r.cr), r.nfields)
+		if r.userCol < len(rec) {
+			// Say who the row was, though it is invalid.
+			r.setUsername(&row, rec[r.userCol])
+		}
+		row.Invalid = fieldCountReason(len(rec), r.nfields)
 		return row, nil
 	case pe.Err == csv.ErrQuote && pe.Line > pe.StartLine && r.atEOF():
 		// An opening quote never closed: the field swallowed every line
 		// after it, which would otherwise go unread without a trace.
-		return Row{}, r.fail(pe.StartLine, "", "quoted field is not closed before the end of the file", nil)
+		return Row{}, r.fail(row.Line, "", "quoted field is not closed before the end of the file", nil)
 	}
 	row.Invalid = "malformed CSV: " + pe.Err.Error()
 	if pe.Line != pe.StartLine {
-		row.Invalid += fmt.Sprintf(" (line %d, column %d)", pe.Line, pe.Column)
+		row.Invalid += fmt.Sprintf(" (line %d, column %d)", pe.Line+r.skipLines, pe.Column)
 	} else {
 		row.Invalid += fmt.Sprintf(" (column %d)", pe.Column)
 	}
@@ -460,17 +504,6 @@ func (r *Reader) atEOF() bool {
 	return err == io.EOF
 }
 
-// fieldCount returns the number of fields in the record cr read last.
-// encoding/csv gives it only through FieldPos, which panics past the last
-// field, and gocsv drops the record of a row with the wrong field count.
-func fieldCount(cr *csv.Reader) (n int) {
-	defer func() { _ = recover() }()
-	for {
-		cr.FieldPos(n)
-		n++
-	}
-}
-
 func (r *Reader) nextImport() (Row, error) {
 	for {
 		r.guard.mark()
@@ -481,13 +514,36 @@ func (r *Reader) nextImport() (Row, error) {
 		if len(line) == 0 {
 			continue // blank line, skipped as encoding/csv does
 		}
-		fields := r.split.split(line)
 		row := Row{Line: r.lineNo}
-		if len(fields) != r.nfields {
-			row.Invalid = fieldCountReason(len(fields), r.nfields)
-			return row, nil
+		fields, open, bad := r.split.split(line)
+		if open {
+			// A quoted value spans lines: gather the record.
+			r.rec = append(r.rec[:0], line...)
+			for open {
+				next, err := r.readLine()
+				if err == io.EOF {
+					return Row{}, r.fail(row.Line, "", "quoted value is not closed before the end of the file", nil)
+				}
+				if err != nil {
+					return Row{}, err
+				}
+				r.rec = append(append(r.rec, '\n'), next...)
+				if len(r.rec) > r.maxBytes {
+					return Row{}, r.tooLong(row.Line)
+				}
+				fields, open, bad = r.split.split(r.rec)
+			}
 		}
-		r.setUsername(&row, string(fields[r.userCol]))
+		if r.userCol < len(fields) {
+			// Even in a row that is invalid for another reason, say who it was.
+			r.setUsername(&row, string(fields[r.userCol]))
+		}
+		switch {
+		case bad != "":
+			row.Invalid = bad
+		case len(fields) != r.nfields:
+			row.Invalid = fieldCountReason(len(fields), r.nfields)
+		}
 		return row, nil
 	}
 }
@@ -511,7 +567,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		case err == io.EOF && len(frag) == 0 && len(r.line) == 0:
 			return nil, io.EOF
 		case err != nil && err != io.EOF:
-			return nil, r.fail(0, "", "cannot read", err)
+			return nil, r.readErr(err)
 		}
 		r.lineNo++
 		if len(r.line) > 0 {

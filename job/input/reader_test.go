@@ -237,7 +237,7 @@ func TestUsernameColumn(t *testing.T) {
 		{"import named", "cognito:username,email\nalice,a@x\n", "cognito:username", FormatCognitoImport, Row{Line: 2, Username: "alice"}},
 		// A custom column of an import file is still split the import way.
 		{"import other column", "cognito:username,email\nalice,a\\,b@x\n", "email", FormatCustom, Row{Line: 2, Username: "a,b@x"}},
-		{"quoted import header", "\"cognito:username\",email\n\"a,b\",x\n", "cognito:username", FormatCustom, Row{Line: 2, Username: "a,b"}},
+		{"quoted import header", "\"cognito:username\",email\n\"a,b\",x\n", "cognito:username", FormatCognitoImport, Row{Line: 2, Username: "a,b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,20 +25,18 @@ func TestScanInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer sc.Close()
 	sum := sha256.Sum256(data)
-	want := &Scan{
-		SHA256:  hex.EncodeToString(sum[:]),
-		Rows:    8,
-		Invalid: 2,
-		Format:  FormatPlain,
-		Duplicates: map[int]Duplicate{
-			3: {FirstIndex: 0, FirstLine: 2},
-			5: {FirstIndex: 1, FirstLine: 3},
-			6: {FirstIndex: 0, FirstLine: 2},
-		},
+	if sc.SHA256 != hex.EncodeToString(sum[:]) || sc.Rows != 8 || sc.Invalid != 2 || sc.Format != FormatPlain {
+		t.Errorf("ScanInput() = %+v, want sha256 %x, 8 rows, 2 invalid, plain", sc, sum)
 	}
-	if fmt.Sprint(sc) != fmt.Sprint(want) {
-		t.Errorf("ScanInput() = %+v, want %+v", sc, want)
+	want := map[int]Duplicate{
+		3: {FirstIndex: 0, FirstLine: 2},
+		5: {FirstIndex: 1, FirstLine: 3},
+		6: {FirstIndex: 0, FirstLine: 2},
+	}
+	if got, err := sc.Duplicates.Map(); err != nil || !maps.Equal(got, want) || sc.Duplicates.Len() != 3 {
+		t.Errorf("ScanInput() duplicates = %v (%d), %v; want %v", got, sc.Duplicates.Len(), err, want)
 	}
 }
 
@@ -60,8 +58,9 @@ func TestScanInputCollisions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !maps.Equal(sc.Duplicates, want) {
-				t.Errorf("ScanInput() duplicates = %v, want %v", sc.Duplicates, want)
+			defer sc.Close()
+			if got, err := sc.Duplicates.Map(); err != nil || !maps.Equal(got, want) {
+				t.Errorf("ScanInput() duplicates = %v, %v; want %v", got, err, want)
 			}
 		})
 	}
@@ -71,9 +70,9 @@ func TestScanInputErrors(t *testing.T) {
 	errDenied := errors.New("permission denied")
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	changing := func() func() (io.ReadCloser, error) {
+	changing := func() func(context.Context) (io.ReadCloser, error) {
 		calls := 0
-		return func() (io.ReadCloser, error) {
+		return func(context.Context) (io.ReadCloser, error) {
 			calls++
 			s := "username\nalice\nalice\n"
 			if calls > 1 {
@@ -85,11 +84,11 @@ func TestScanInputErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		ctx     context.Context
-		open    func() (io.ReadCloser, error)
+		open    func(context.Context) (io.ReadCloser, error)
 		wantErr error
 		wantMsg string
 	}{
-		{"open fails", t.Context(), func() (io.ReadCloser, error) { return nil, errDenied }, errDenied, "e.csv: cannot open: permission denied"},
+		{"open fails", t.Context(), func(context.Context) (io.ReadCloser, error) { return nil, errDenied }, errDenied, "e.csv: cannot open: permission denied"},
 		{"header only", t.Context(), openBytes([]byte("username\n")), ErrInput, "e.csv:1: no data rows after the header"},
 		{"file changes between passes", t.Context(), changing(), ErrInput, "e.csv: file changed while it was being scanned"},
 		{"canceled", canceled, openBytes([]byte("username\nalice\n")), context.Canceled, "context canceled"},
@@ -107,8 +106,10 @@ func TestScanInputErrors(t *testing.T) {
 // TestScanInputCleansUp checks that no temporary file outlives ScanInput.
 func TestScanInputCleansUp(t *testing.T) {
 	tmp := t.TempDir()
-	for _, data := range []string{"username\na\nb\na\n", "username\n"} {
-		_, _ = ScanInput(t.Context(), openBytes([]byte(data)), "t.csv", Options{}, tmp)
+	for _, data := range []string{"username\na\nb\na\n", "username\n", "username\na\nb\n"} {
+		if sc, err := ScanInput(t.Context(), openBytes([]byte(data)), "t.csv", Options{}, tmp); err == nil {
+			sc.Close()
+		}
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("ScanInput left %d entries in its temporary folder, want none", len(left))
@@ -183,7 +184,7 @@ func BenchmarkScanInput(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			open := func() (io.ReadCloser, error) { return os.Open(path) }
+			open := func(context.Context) (io.ReadCloser, error) { return os.Open(path) }
 			tmp := b.TempDir()
 			b.SetBytes(info.Size())
 			b.ReportAllocs()
@@ -197,9 +198,10 @@ func BenchmarkScanInput(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if sc.Rows != n || len(sc.Duplicates) != n/1000 {
-					b.Fatalf("ScanInput() = %d rows, %d duplicates; want %d, %d", sc.Rows, len(sc.Duplicates), n, n/1000)
+				if sc.Rows != n || sc.Duplicates.Len() != n/1000 {
+					b.Fatalf("ScanInput() = %d rows, %d duplicates; want %d, %d", sc.Rows, sc.Duplicates.Len(), n, n/1000)
 				}
+				sc.Close()
 			}
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")

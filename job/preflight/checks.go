@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 )
 
 // checkInput reads the input once: readable, its format, how many rows, and
@@ -35,7 +35,7 @@ func checkInput(ctx context.Context, r *Report, cfg Config, d Deps) (rows, reads
 		r.add("input", StatusFail, oneLine(err), inputFix(err))
 		return -1, -1
 	}
-	rc, err := open()
+	rc, err := open.Open(ctx)
 	if err != nil {
 		r.add("input", StatusFail, oneLine(err), inputFix(err))
 		return -1, -1
@@ -95,7 +95,7 @@ func checkOutputs(ctx context.Context, r *Report, cfg Config, d Deps, s3Writes b
 			continue
 		}
 		name := "output " + o.Flag
-		bucket, key, isS3, err := checkpoint.ParseLocation(o.Location)
+		bucket, key, isS3, err := location.Parse(o.Location)
 		switch {
 		case err != nil:
 			r.add(name, StatusFail, err.Error(), "give a file path or s3://bucket/key")
@@ -361,7 +361,7 @@ func InputHeader(ctx context.Context, files job.Files, loc, usernameColumn strin
 	if err != nil {
 		return err
 	}
-	rc, err := open()
+	rc, err := open.Open(ctx)
 	if err != nil {
 		return err
 	}
