@@ -135,6 +135,9 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	if err := r.checkOrigin(); err != nil {
 		return nil, err
 	}
+	if err := r.checkOutputs(); err != nil {
+		return nil, err
+	}
 
 	if err := r.load(ctx); err != nil {
 		return nil, err

@@ -596,3 +596,20 @@ func TestWorstSmallOnes(t *testing.T) {
 		}
 	})
 }
+
+// TestWorstUnwritableReport (DESIGN, "Files we read and write"): a report
+// location that cannot be written is found before the first call, not
+// after the whole run.
+func TestWorstUnwritableReport(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 20)
+	notDir := filepath.Join(f.dir, "not-a-folder")
+	writeFile(t, notDir, []byte("x"))
+	p, code := f.exec(t, time.Minute, f.runArgs("--report", filepath.Join(notDir, "report.csv"))...)
+	if code != 2 || !strings.Contains(p.messages(), "--report") {
+		t.Errorf("exit code = %d, want 2 naming --report; stderr:\n%s", code, p.stderr.tail())
+	}
+	if n := f.srv.Calls(""); n != 0 {
+		t.Errorf("%d calls made before the unwritable report was noticed", n)
+	}
+}
