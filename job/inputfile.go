@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,9 +54,7 @@ type filePin struct {
 
 func pinOf(fi os.FileInfo) filePin {
 	p := filePin{size: fi.Size(), mtime: fi.ModTime()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		p.dev, p.ino = uint64(st.Dev), uint64(st.Ino)
-	}
+	p.dev, p.ino = fileIdentity(fi)
 	return p
 }
 
@@ -96,7 +93,7 @@ func (in *Input) openLocal() (io.ReadCloser, error) {
 	// O_NONBLOCK: opening a FIFO with no writer returns at once instead of
 	// blocking (and the FIFO is then refused below); it changes nothing for
 	// a regular file.
-	fh, err := os.OpenFile(in.name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fh, err := os.OpenFile(in.name, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return nil, in.fail("cannot open the input: "+pathErrText(err), nil)
 	}
