@@ -81,10 +81,13 @@ func anyS3(locs []string) bool {
 	return false
 }
 
-// newS3Client returns the S3 client of s3:// locations. Each attempt has
-// the call timeout (f.callTimeout, else job.DefaultCallTimeout): an S3
-// endpoint that accepts connections and never answers cannot hang the lock
-// step, a save or a read; a timed-out attempt is retried.
+// newS3Client returns the S3 client of s3:// locations. Each request must
+// be answered within the call timeout (f.callTimeout, else
+// job.DefaultCallTimeout) once it is sent: an S3 endpoint that accepts
+// connections and never answers cannot hang the lock step, a save or a
+// read; a timed-out attempt is retried. The time to upload a large report
+// or to read an input does not count. An endpoint that refuses connections
+// or does not resolve on the first calls fails at once.
 func newS3Client(cfg aws.Config, f awsFlags, region string) *s3.Client {
 	timeout := f.callTimeout
 	if timeout <= 0 {
@@ -92,7 +95,7 @@ func newS3Client(cfg aws.Config, f awsFlags, region string) *s3.Client {
 	}
 	cfg.HTTPClient = cognito.WithResponseHeaderTimeout(cfg.HTTPClient, timeout)
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, cognito.AttemptTimeout(timeout))
+		o.APIOptions = append(o.APIOptions, cognito.WatchOption(cognito.NewWatch(0)))
 		if o.Region == "" {
 			o.Region = region
 		}

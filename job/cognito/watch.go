@@ -64,25 +64,19 @@ func (e *unreachableError) Unwrap() error { return e.err }
 // RetryableError tells the SDK's retryer not to retry.
 func (e *unreachableError) RetryableError() bool { return false }
 
-// AttemptTimeout returns an SDK API option (for Options.APIOptions) that gives
-// each attempt of a call at most d to be answered, inside the retry loop:
-// an attempt that times out returns an *AttemptTimeoutError, which the
-// retryer retries. Operations whose output streams (S3 GetObject) are left
-// to the transport's response-header timeout (see WithResponseHeaderTimeout),
-// since cancelling on return would cut their body. d <= 0 adds nothing.
-func AttemptTimeout(d time.Duration) func(*middleware.Stack) error {
-	return func(st *middleware.Stack) error {
-		if d <= 0 {
-			return nil
-		}
-		return st.Finalize.Add(NewWatch(d), middleware.After)
-	}
+// WatchOption returns an SDK API option (for Options.APIOptions) that puts
+// every attempt of a client under w. Clients whose requests or answers may
+// be large (S3: a report upload, an input download) should use a Watch with
+// no timeout and bound the wait for an answer with WithResponseHeaderTimeout
+// instead, which does not count the time spent sending or reading a body.
+func WatchOption(w *Watch) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error { return st.Finalize.Add(w, middleware.After) }
 }
 
 // WithResponseHeaderTimeout sets the response-header timeout of an SDK
-// BuildableClient (nil means a new one): a connection that is accepted but
-// never answered fails after d, and the SDK retries it. Any other client is
-// returned unchanged.
+// BuildableClient (nil means a new one): a request that is sent but never
+// answered fails d after it was sent, and the SDK retries it. Any other
+// client is returned unchanged.
 func WithResponseHeaderTimeout(hc aws.HTTPClient, d time.Duration) aws.HTTPClient {
 	if d <= 0 {
 		return hc
@@ -96,10 +90,6 @@ func WithResponseHeaderTimeout(hc aws.HTTPClient, d time.Duration) aws.HTTPClien
 	}
 	return hc
 }
-
-// streamingOps are the operations whose output body is read after the call
-// returns.
-var streamingOps = map[string]bool{"GetObject": true}
 
 // Watch is an SDK middleware that runs once per attempt, at the end of
 // the Finalize step (after the pacer's limiter wait, so the timeout counts
@@ -141,7 +131,7 @@ func (w *Watch) HandleFinalize(ctx context.Context, in middleware.FinalizeInput,
 	}
 	w.begin(endpoint)
 	actx := ctx
-	if w.timeout > 0 && !streamingOps[middleware.GetOperationName(ctx)] {
+	if w.timeout > 0 {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(ctx, w.timeout)
 		defer cancel()
