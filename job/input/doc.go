@@ -29,6 +29,11 @@
 //   - FormatPlain: RFC 4180 CSV with a username column.
 //   - FormatCustom: Options.UsernameColumn names another column.
 //
+// Lines starting with # before the header are comments and are skipped
+// (their lines still count); an export's first line is one, naming the pool
+// it was made from (Reader.Origin). An export with a header and no rows is
+// valid: its pool has nothing to migrate.
+//
 // Row.Index numbers the data records from 0 and is the checkpoint key;
 // Row.Line is the line where a record starts. Spaces and tabs around a
 // username are removed (usernames cannot contain whitespace); what remains
@@ -48,7 +53,7 @@
 //	empty file (or only a BOM, or only blank lines)      fatal, line 0
 //	UTF-16, gzip or ZIP file                             fatal, line 0, says what to do
 //	header with a NUL byte or invalid UTF-8              fatal at the header line
-//	header only, no data rows                            fatal at the header line
+//	header only, no data rows (but FormatExport)         fatal at the header line
 //	username column missing, or named twice              fatal, names the column, lists the header
 //	lines ending in a lone CR (classic Mac)              fatal: the header is one long line, column missing
 //	custom column (UsernameColumn) missing               fatal, names the column
