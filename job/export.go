@@ -78,8 +78,12 @@ func (c *ExportConfig) OutputLocation() string {
 // ExportDeps are the parts of an export that come from outside.
 type ExportDeps struct {
 	Cognito cognito.ListUsersAPI // usually NewClient(...); paced by Export
-	Files   Files                // where the output goes
-	Logger  *slog.Logger         // nil discards logs
+	// Watch, if not nil, is the watch Cognito's client already puts every
+	// attempt under (cognito.WatchOption); when nil, Export puts the client
+	// under one of its own with ExportConfig.CallTimeout.
+	Watch  *cognito.Watch
+	Files  Files        // where the output goes
+	Logger *slog.Logger // nil discards logs
 
 	// OnProgress, if not nil, is called every ExportConfig.ProgressInterval
 	// and once at the end (Final set), never concurrently. It must not block
@@ -167,7 +171,11 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 			e.log.Info("ListUsers rate back to the configured value", "rps", pace.Round2(c.To))
 		}
 	})
-	e.api = cognito.PaceList(cognito.WatchList(d.Cognito, cognito.NewWatch(cfg.CallTimeout)), e.lim, e.stats)
+	list := d.Cognito
+	if d.Watch == nil {
+		list = cognito.WatchList(list, cognito.NewWatch(cfg.CallTimeout))
+	}
+	e.api = cognito.PaceList(list, e.lim, e.stats)
 	out := cfg.OutputLocation()
 	e.log.Info("export started", "output", out, "all", cfg.All, "list_rps", cfg.ListRPS)
 

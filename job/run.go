@@ -19,10 +19,15 @@ import (
 // Deps are the parts of a run that come from outside: the Cognito client,
 // the checkpoint store, file access, logging and progress reporting.
 type Deps struct {
-	Cognito cognito.API      // usually cognito.NewClient(...); paced and fenced by Run
-	Store   checkpoint.Store // where the checkpoint lives
-	Files   Files            // input, report and summary locations
-	Logger  *slog.Logger     // nil discards logs
+	Cognito cognito.API // usually cognito.NewClient(...); paced and fenced by Run
+	// Watch, if not nil, is the watch Cognito's client already puts every
+	// attempt under (cognito.WatchOption); Run reads it for stall
+	// detection. When nil, Run puts the client under a Watch of its own
+	// with Config.CallTimeout.
+	Watch  *cognito.Watch
+	Store  checkpoint.Store // where the checkpoint lives
+	Files  Files            // input, report and summary locations
+	Logger *slog.Logger     // nil discards logs
 
 	// OnProgress, if not nil, is called every Config.ProgressInterval and once
 	// at the end, from one goroutine. It must not block for long.
@@ -77,7 +82,7 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Summary, error) {
 	if d.Cognito == nil || d.Store == nil {
 		return nil, errors.New("job.Run: Deps.Cognito and Deps.Store are required")
 	}
-	r := &runner{cfg: cfg, d: d, log: d.Logger, runID: d.RunID, stats: &cognito.Stats{}, watch: cognito.NewWatch(cfg.CallTimeout)}
+	r := &runner{cfg: cfg, d: d, log: d.Logger, runID: d.RunID, stats: &cognito.Stats{}, watch: d.Watch}
 	if r.runID == "" {
 		r.runID = NewRunID()
 	}
@@ -94,6 +99,10 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Summary, error) {
 	}
 	r.read = pace.NewLimiter("read", cfg.ReadRPS, onChange)
 	r.write = pace.NewLimiter("write", cfg.WriteRPS, onChange)
+	if r.watch == nil {
+		r.watch = cognito.NewWatch(cfg.CallTimeout)
+		r.d.Cognito = cognito.Watched(d.Cognito, r.watch)
+	}
 	return r.run(ctx)
 }
 
@@ -133,9 +142,6 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	r.log.Info("input scanned", "input", r.cfg.Input, "format", r.scan.Format.String(), "rows", r.scan.Rows,
 		"invalid_rows", r.scan.Invalid, "duplicate_rows", r.scan.Duplicates.Len())
 	if err := r.checkOrigin(); err != nil {
-		return nil, err
-	}
-	if err := r.checkOutputs(); err != nil {
 		return nil, err
 	}
 
@@ -247,7 +253,7 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 	bg.Go(func() { r.watchStall(bgCtx, stop.stop) })
 
 	w := &worker{
-		api:    cognito.Fence(cognito.Pace(cognito.Watched(r.d.Cognito, r.watch), r.read, r.write, r.stats), r.lease.valid),
+		api:    cognito.Fence(cognito.Pace(r.d.Cognito, r.read, r.write, r.stats), r.lease.valid),
 		poolID: r.cfg.UserPoolID, dryRun: r.cfg.DryRun, verify: r.cfg.Verify,
 	}
 	d := &dispatcher{

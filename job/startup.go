@@ -209,25 +209,3 @@ func (r *runner) checkOrigin() error {
 	return fmt.Errorf("%w: %s is an export of user pool %s, but this run is for user pool %s: "+
 		"export the pool you mean to migrate, or pass --user-pool-id %s", ErrUsage, r.cfg.Input, r.scan.Origin, r.cfg.UserPoolID, r.scan.Origin)
 }
-
-// checkOutputs checks, before the first call, that the local report and
-// summary can be written: a missing or read-only folder would otherwise be
-// found only after the whole run. It writes and removes a temporary file
-// named like those of the real write. S3 locations are not probed (that
-// would create objects); their writes fail with a clear error at the end,
-// and the report command rebuilds them.
-func (r *runner) checkOutputs() error {
-	for _, o := range []struct{ flag, loc string }{{"--report", r.cfg.ReportLocation()}, {"--summary", r.cfg.SummaryLocation()}} {
-		if _, _, isS3, err := location.Parse(o.loc); err != nil || isS3 {
-			continue
-		}
-		dir, _ := leftoverPatterns(o.loc, false)
-		f, err := os.CreateTemp(dir, "."+filepath.Base(o.loc)+".tmp-*")
-		if err != nil {
-			return fmt.Errorf("%w: %s %s cannot be written (%s); nothing was done: fix the folder or choose another location", ErrUsage, o.flag, o.loc, pathErrText(err))
-		}
-		f.Close()
-		os.Remove(f.Name())
-	}
-	return nil
-}

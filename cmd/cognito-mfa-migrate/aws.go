@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -32,7 +33,8 @@ func poolRegion(poolID string) string {
 type awsClients struct {
 	cfg     aws.Config
 	cognito *cip.Client
-	s3      *s3.Client // nil unless a location is s3://
+	watch   *cognito.Watch // on every attempt of cognito: call timeout, stalls, unreachable endpoint
+	s3      *s3.Client     // nil unless a location is s3://
 }
 
 // loadAWS loads the AWS configuration from the standard chain and builds the
@@ -64,7 +66,8 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.Retry
 		return nil, credentialsError(err, f.Profile)
 	}
 	c := &awsClients{cfg: cfg}
-	c.cognito = newCognitoClient(cfg, f, region, retry)
+	c.watch = cognito.NewWatch(callTimeout(f))
+	c.cognito = newCognitoClient(cfg, f, region, retry, c.watch)
 	if anyS3(locations) {
 		c.s3 = newS3Client(cfg, f, region)
 	}
@@ -89,11 +92,7 @@ func anyS3(locs []string) bool {
 // or to read an input does not count. An endpoint that refuses connections
 // or does not resolve on the first calls fails at once.
 func newS3Client(cfg aws.Config, f awsFlags, region string) *s3.Client {
-	timeout := f.callTimeout
-	if timeout <= 0 {
-		timeout = job.DefaultCallTimeout
-	}
-	cfg.HTTPClient = cognito.WithResponseHeaderTimeout(cfg.HTTPClient, timeout)
+	cfg.HTTPClient = cognito.WithResponseHeaderTimeout(cfg.HTTPClient, callTimeout(f))
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.APIOptions = append(o.APIOptions, cognito.WatchOption(cognito.NewWatch(0)))
 		if o.Region == "" {
@@ -168,11 +167,32 @@ func firstS3(locs []string) string {
 
 // newCognitoClient returns the Cognito client of a command, aimed at region
 // (and --endpoint-url).
-func newCognitoClient(cfg aws.Config, f awsFlags, region string, retry cognito.RetryOptions) *cip.Client {
+// newCognitoClient returns the Cognito client, every attempt under w (the
+// preflight's calls too: an endpoint that never answers cannot hang them).
+func newCognitoClient(cfg aws.Config, f awsFlags, region string, retry cognito.RetryOptions, w *cognito.Watch) *cip.Client {
 	return cognito.NewClient(cfg, retry, func(o *cip.Options) {
+		o.APIOptions = append(o.APIOptions, cognito.WatchOption(w))
 		o.Region = region
 		if f.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(f.EndpointURL)
 		}
 	})
+}
+
+// callTimeout is the command's --call-timeout, or the default for commands
+// without the flag.
+func callTimeout(f awsFlags) time.Duration {
+	if f.callTimeout != 0 {
+		return f.callTimeout
+	}
+	return job.DefaultCallTimeout
+}
+
+// flagTimeout turns a --call-timeout value into awsFlags.callTimeout: the
+// flag's 0 (no limit) becomes -1.
+func flagTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -72,8 +72,9 @@ type awsFlags struct {
 	// unexported fields). A command sets it before loading AWS; nil
 	// discards them.
 	log *slog.Logger
-	// callTimeout bounds each S3 attempt (not a flag: a command sets it
-	// from its --call-timeout); 0 means job.DefaultCallTimeout.
+	// callTimeout bounds each Cognito and S3 attempt (not a flag: a
+	// command sets it from its --call-timeout); 0 means
+	// job.DefaultCallTimeout, a negative value no limit.
 	callTimeout time.Duration
 }
 

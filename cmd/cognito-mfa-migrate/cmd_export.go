@@ -92,7 +92,7 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	for _, w := range preflight.RateWarnings(job.DefaultReadRPS, job.DefaultWriteRPS, cfg.ListRPS) {
 		log.Warn(w)
 	}
-	a.cli.AWS.callTimeout = cfg.CallTimeout
+	a.cli.AWS.callTimeout = flagTimeout(cfg.CallTimeout)
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cognito.RetryOptions{}, cfg.OutputLocation())
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	}
 	prog := newExportProgress(c.Progress, con, log, c.ProgressInterval)
 	return job.Export(a.ctx, cfg, job.ExportDeps{
-		Cognito: clients.cognito, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate,
+		Cognito: clients.cognito, Watch: clients.watch, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate,
 	})
 }
 

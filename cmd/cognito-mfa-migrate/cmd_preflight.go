@@ -149,8 +149,8 @@ var errPreflightFailed = errors.New("preflight failed")
 // awsClientsFor builds the clients of a command from a loaded
 // configuration, aimed at region.
 func awsClientsFor(cfg aws.Config, f awsFlags, region string, locations ...string) *awsClients {
-	c := &awsClients{cfg: cfg}
-	c.cognito = newCognitoClient(cfg, f, region, cognito.RetryOptions{MaxAttempts: 2, MaxThrottleAttempts: 4})
+	c := &awsClients{cfg: cfg, watch: cognito.NewWatch(callTimeout(f))}
+	c.cognito = newCognitoClient(cfg, f, region, cognito.RetryOptions{MaxAttempts: 2, MaxThrottleAttempts: 4}, c.watch)
 	if anyS3(locations) {
 		c.s3 = newS3Client(cfg, f, region)
 	}

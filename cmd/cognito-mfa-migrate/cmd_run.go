@@ -97,7 +97,7 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 	for _, w := range preflight.RateWarnings(cfg.ReadRPS, cfg.WriteRPS, cfg.ListRPS) {
 		log.Warn(w)
 	}
-	a.cli.AWS.callTimeout = cfg.CallTimeout
+	a.cli.AWS.callTimeout = flagTimeout(cfg.CallTimeout)
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cfg.Retry,
 		cfg.CheckpointLocation(), cfg.Input, cfg.ReportLocation(), cfg.SummaryLocation())
 	if err != nil {
@@ -126,7 +126,7 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 	}
 	host, _ := os.Hostname()
 	sum, err := job.Run(a.ctx, cfg, job.Deps{
-		Cognito: clients.cognito, Store: store, Files: clients.files(), Logger: base,
+		Cognito: clients.cognito, Watch: clients.watch, Store: store, Files: clients.files(), Logger: base,
 		OnProgress: prog.update, Host: host, Version: version, RunID: runID,
 	})
 	if emf != nil && emf.Err() != nil {

@@ -83,8 +83,11 @@ func TestStopBudgetLargeInput(t *testing.T) {
 	s := newFakeS3(t)
 	key := "budget/users.checkpoint"
 	args := func(extra ...string) []string {
+		// The calls hang for a minute: --call-timeout above that, so that
+		// they are still in flight at the stop (not timed out and retried),
+		// and no preflight (its probe would wait that minute too).
 		return f.runArgs(append([]string{"--checkpoint", "s3://" + e2eBucket + "/" + key, "--s3-endpoint-url", s.url,
-			"--read-rps", "500", "--lock-ttl", "2m"}, extra...)...)
+			"--read-rps", "500", "--lock-ttl", "2m", "--call-timeout", "90s", "--no-preflight"}, extra...)...)
 	}
 
 	// 1. Every call hangs for longer than the drain: SIGTERM must still
