@@ -82,6 +82,7 @@ func (f *File) Load(ctx context.Context) ([]byte, string, error) {
 		if err := f.checkFolder(); err != nil {
 			return nil, "", fmt.Errorf("load %s: %w", f.path, err)
 		}
+		// Where oNoFollow is 0, a dangling link reads as missing: look.
 		if fi, lerr := os.Lstat(f.path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			return nil, "", f.symlinkErr("load", " (to a file that does not exist)")
 		}

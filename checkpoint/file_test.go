@@ -241,3 +241,83 @@ func TestFileLoadDirectory(t *testing.T) {
 		t.Errorf("Load() of a folder = %v, want an I/O error", err)
 	}
 }
+
+// TestFileNeverWritesThroughForeignFiles checks that the lock and the
+// checkpoint are never opened through a symbolic link, and that a lock file
+// this package did not write (other content, or another hard link to it)
+// is refused and left as it was.
+func TestFileNeverWritesThroughForeignFiles(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir, path string) (victim string)
+		op    func(f *checkpoint.File) error
+		want  string
+	}{
+		{"lock file is a symlink", func(t *testing.T, dir, path string) string {
+			victim := filepath.Join(dir, "victim.txt")
+			must(t, os.WriteFile(victim, []byte("precious\n"), 0o600))
+			must(t, os.Symlink(victim, path+".lock"))
+			return victim
+		}, lockOp, "symbolic link"},
+		{"lock file holds something else", func(t *testing.T, dir, path string) string {
+			must(t, os.WriteFile(path+".lock", []byte("precious\n"), 0o600))
+			return path + ".lock"
+		}, lockOp, "other than this tool's lock"},
+		{"lock file is a hard link", func(t *testing.T, dir, path string) string {
+			victim := filepath.Join(dir, "victim.txt")
+			must(t, os.WriteFile(victim, nil, 0o600))
+			must(t, os.Link(victim, path+".lock"))
+			return victim
+		}, lockOp, "hard links"},
+		{"checkpoint is a symlink", func(t *testing.T, dir, path string) string {
+			victim := filepath.Join(dir, "victim.txt")
+			must(t, os.WriteFile(victim, []byte("precious\n"), 0o600))
+			must(t, os.Symlink(victim, path))
+			return victim
+		}, loadOp, "symbolic link"},
+		{"checkpoint is a dangling symlink", func(t *testing.T, dir, path string) string {
+			must(t, os.Symlink(filepath.Join(dir, "nowhere"), path))
+			return ""
+		}, loadOp, "symbolic link"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "job.checkpoint")
+			victim := tt.setup(t, dir, path)
+			var before []byte
+			if victim != "" {
+				before, _ = os.ReadFile(victim)
+			}
+			err := tt.op(checkpoint.NewFile(path))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || errors.Is(err, checkpoint.ErrNotFound) {
+				t.Errorf("err = %v, want a refusal containing %q", err, tt.want)
+			}
+			if victim != "" {
+				if after, _ := os.ReadFile(victim); string(after) != string(before) {
+					t.Errorf("%s changed from %q to %q", filepath.Base(victim), before, after)
+				}
+			}
+		})
+	}
+}
+
+func lockOp(f *checkpoint.File) error {
+	l, err := f.Lock(context.Background(), "me", time.Minute)
+	if err == nil {
+		l.Release(context.Background())
+	}
+	return err
+}
+
+func loadOp(f *checkpoint.File) error {
+	_, _, err := f.Load(context.Background())
+	return err
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
