@@ -117,6 +117,9 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	}
 	r.in = in
 	if r.lease, err = takeLease(ctx, r.d.Store, r.owner(), r.cfg.LockTTL); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, fmt.Errorf("%w: interrupted while taking the checkpoint lock, before any call", ErrStopped)
+		}
 		return nil, err // it names the checkpoint
 	}
 	// The lease is renewed until it is released, the input scan and the
