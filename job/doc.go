@@ -33,9 +33,11 @@
 //     and report if time is left.
 //
 // Files follow the flow and use only names declared at their level or
-// below: errors, mask, config, outcome, plan, row, files, report, summary,
+// below: errors, mask, config, outcome, plan, row, files (with files_unix
+// and inputfile: the input pinned for the run), cells, report, summary,
 // status, metrics, gate, stopper, worker, dispatch, sizer, lease, recorder,
-// run, export. Pacing is package job/pace; the AWS edge (client, retries,
+// run (with startup: what a run does between the lock and its first call),
+// export. Pacing is package job/pace; the AWS edge (client, retries,
 // the pacing middleware, fencing, error classification, per-operation
 // stats) is package job/cognito; neither imports job.
 //
