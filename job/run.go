@@ -130,8 +130,8 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	keeping.Go(func() { r.lease.keep(keepCtx, r.log, func(err error) { r.leaseLost <- err }) })
 	r.stopKeep = func() { cancelKeep(); keeping.Wait() }
 	defer r.releaseLease(ctx, time.Time{}) // on the paths that end before the stop path releases it
-	r.logTakeover()
-	r.cleanLeftovers()
+	logTakeover(r.log, r.d.Store.String(), r.lease.lock)
+	cleanLeftovers(r.log, &r.cfg, r.d.Store)
 
 	r.scan, err = input.ScanInput(ctx, in.Open, r.cfg.Input, r.inputOptions(), r.cfg.TempDir)
 	if err != nil {
@@ -144,7 +144,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	in.Expect(r.scan.SHA256)
 	r.log.Info("input scanned", "input", r.cfg.Input, "format", r.scan.Format.String(), "rows", r.scan.Rows,
 		"invalid_rows", r.scan.Invalid, "duplicate_rows", r.scan.Duplicates.Len())
-	if err := r.checkOrigin(); err != nil {
+	if err := checkOrigin(&r.cfg, r.scan.Origin); err != nil {
 		return nil, err
 	}
 
@@ -253,7 +253,7 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 		}
 	})
 	bg.Go(func() { newSizer(r.gate, limiterLoad{r.read, r.write, r.stats}, &r.cfg).run(bgCtx) })
-	bg.Go(func() { r.watchStall(bgCtx, stop.stop) })
+	bg.Go(func() { watchStall(bgCtx, r.watch, r.cfg.StallTimeout, stop.stop) })
 
 	w := &worker{
 		api:    cognito.Fence(cognito.Pace(r.d.Cognito, r.read, r.write, r.stats), r.lease.valid),
@@ -365,7 +365,7 @@ func (r *runner) load(ctx context.Context) error {
 	data, version, err := r.d.Store.Load(ctx)
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
-		if err := r.checkNotForgotten(ctx); err != nil {
+		if err := checkNotForgotten(ctx, r.d.Files, &r.cfg, r.d.Store.String(), r.scan.SHA256); err != nil {
 			return err
 		}
 		r.rec.adopt(r.newState(), "")

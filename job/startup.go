@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,27 +26,27 @@ import (
 // logTakeover logs when the lock was taken over from a holder whose lock
 // had expired (an S3 lock: that runner crashed or was cut off without
 // releasing).
-func (r *runner) logTakeover() {
-	t, ok := r.lease.lock.(interface {
+func logTakeover(log *slog.Logger, store string, lock checkpoint.Lock) {
+	t, ok := lock.(interface {
 		TookOver() (checkpoint.LockInfo, bool)
 	})
 	if !ok {
 		return
 	}
 	if prev, ok := t.TookOver(); ok {
-		r.log.Warn("took over an expired checkpoint lock: the runner holding it stopped renewing it (crashed, killed or cut off); "+
-			"work it did after its last save is redone", "checkpoint", r.d.Store.String(), "previous_owner", prev.Owner,
+		log.Warn("took over an expired checkpoint lock: the runner holding it stopped renewing it (crashed, killed or cut off); "+
+			"work it did after its last save is redone", "checkpoint", store, "previous_owner", prev.Owner,
 			"previous_expired", prev.Expires.UTC())
 	}
 }
 
-// watchStall stops the run when no call has been answered for
-// Config.StallTimeout while calls were being made.
-func (r *runner) watchStall(ctx context.Context, stop func(reason string, err error)) {
-	if r.cfg.StallTimeout <= 0 {
+// watchStall stops the run (through stop) when w has seen no answer for
+// timeout while calls were being made; 0 never stops.
+func watchStall(ctx context.Context, w *cognito.Watch, timeout time.Duration, stop func(reason string, err error)) {
+	if timeout <= 0 {
 		return
 	}
-	t := time.NewTicker(min(time.Second, r.cfg.StallTimeout/4))
+	t := time.NewTicker(min(time.Second, timeout/4))
 	defer t.Stop()
 	for {
 		select {
@@ -53,9 +54,9 @@ func (r *runner) watchStall(ctx context.Context, stop func(reason string, err er
 			return
 		case <-t.C:
 		}
-		if endpoint, waited, ok := r.watch.Stalled(r.cfg.StallTimeout); ok {
+		if endpoint, waited, ok := w.Stalled(timeout); ok {
 			stop(StopFatal, &cognito.FatalError{Op: "calls to " + endpoint, Code: cognito.CodeStalled,
-				Err: fmt.Errorf("no answer from %s for %v (--stall-timeout %v)", endpoint, waited.Round(time.Second), r.cfg.StallTimeout)})
+				Err: fmt.Errorf("no answer from %s for %v (--stall-timeout %v)", endpoint, waited.Round(time.Second), timeout)})
 			return
 		}
 	}
@@ -78,17 +79,17 @@ func leftoverPatterns(loc string, isCheckpoint bool) (dir, pattern string) {
 // processes in the scan's temporary folder. Only files owned by this user
 // and matching our own names are removed; the caller holds the checkpoint
 // lock, so no other run of this job is writing them.
-func (r *runner) cleanLeftovers() {
+func cleanLeftovers(log *slog.Logger, cfg *Config, store checkpoint.Store) {
 	var n int
 	locs := []struct {
 		loc  string
 		ckpt bool
-	}{{r.cfg.ReportLocation(), false}, {r.cfg.SummaryLocation(), false}}
-	if _, ok := r.d.Store.(*checkpoint.File); ok {
+	}{{cfg.ReportLocation(), false}, {cfg.SummaryLocation(), false}}
+	if _, ok := store.(*checkpoint.File); ok {
 		locs = append(locs, struct {
 			loc  string
 			ckpt bool
-		}{r.d.Store.String(), true})
+		}{store.String(), true})
 	}
 	for _, l := range locs {
 		if _, _, isS3, err := location.Parse(l.loc); err != nil || isS3 {
@@ -97,9 +98,9 @@ func (r *runner) cleanLeftovers() {
 		dir, pattern := leftoverPatterns(l.loc, l.ckpt)
 		n += removeOwned(dir, pattern, false)
 	}
-	n += removeDeadScans(r.cfg.TempDir)
+	n += removeDeadScans(cfg.TempDir)
 	if n > 0 {
-		r.log.Info("removed temporary files left by an earlier run that was killed", "files", n)
+		log.Info("removed temporary files left by an earlier run that was killed", "files", n)
 	}
 }
 
@@ -162,11 +163,11 @@ func removeDeadScans(tmpDir string) int {
 // the checkpoint was deleted or moved: starting over would redo every user
 // and the new report would lose the record of who was migrated, so the run
 // is refused unless --reset says to start over.
-func (r *runner) checkNotForgotten(ctx context.Context) error {
-	if r.cfg.Reset {
+func checkNotForgotten(ctx context.Context, files Files, cfg *Config, store, inputSHA256 string) error {
+	if cfg.Reset {
 		return nil
 	}
-	data, err := r.d.Files.readSmall(ctx, r.cfg.SummaryLocation(), 16<<20)
+	data, err := files.readSmall(ctx, cfg.SummaryLocation(), 16<<20)
 	if err != nil {
 		return nil // no summary (or unreadable): nothing says the job ran before
 	}
@@ -177,12 +178,12 @@ func (r *runner) checkNotForgotten(ctx context.Context) error {
 		InputSHA256 string `json:"input_sha256"`
 		Done        int64  `json:"done"`
 	}
-	if json.Unmarshal(data, &prev) != nil || prev.Done == 0 || prev.InputSHA256 != r.scan.SHA256 || prev.Mode != r.cfg.Mode() || prev.PoolID != r.cfg.UserPoolID {
+	if json.Unmarshal(data, &prev) != nil || prev.Done == 0 || prev.InputSHA256 != inputSHA256 || prev.Mode != cfg.Mode() || prev.PoolID != cfg.UserPoolID {
 		return nil
 	}
 	return fmt.Errorf("checkpoint %s does not exist, but the summary %s shows that run %s of this job (same input, pool and mode) recorded %d rows done: "+
 		"the checkpoint was deleted or moved, and starting over would lose the record of who was migrated\n"+
-		"  fix: put the checkpoint back (or pass its location with --checkpoint), or run with --reset to start over", r.d.Store, r.cfg.SummaryLocation(), prev.RunID, prev.Done)
+		"  fix: put the checkpoint back (or pass its location with --checkpoint), or run with --reset to start over", store, cfg.SummaryLocation(), prev.RunID, prev.Done)
 }
 
 // readSmall reads a local file or S3 object of at most limit bytes. A
@@ -202,10 +203,10 @@ func (f Files) readSmall(ctx context.Context, loc string, limit int64) ([]byte, 
 
 // checkOrigin refuses an export made from another pool than the one the
 // run is for: its users are another pool's.
-func (r *runner) checkOrigin() error {
-	if r.scan.Origin == "" || r.scan.Origin == r.cfg.UserPoolID {
+func checkOrigin(cfg *Config, origin string) error {
+	if origin == "" || origin == cfg.UserPoolID {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is an export of user pool %s, but this run is for user pool %s: "+
-		"export the pool you mean to migrate, or pass --user-pool-id %s", ErrUsage, r.cfg.Input, r.scan.Origin, r.cfg.UserPoolID, r.scan.Origin)
+		"export the pool you mean to migrate, or pass --user-pool-id %s", ErrUsage, cfg.Input, origin, cfg.UserPoolID, origin)
 }
