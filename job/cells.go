@@ -18,13 +18,3 @@ func neutralize(s string) string {
 	}
 	return s
 }
-
-// safeCells neutralizes the report cells that come from the input or from
-// error messages (username and detail). The other cells are the tool's own
-// words, and Cognito's E.164 phone numbers (masked or not), which hold only
-// + and digits.
-func safeCells(r ReportRow) ReportRow {
-	r.Username = neutralize(r.Username)
-	r.Detail = neutralize(r.Detail)
-	return r
-}

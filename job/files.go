@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,13 +12,6 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
 )
-
-// S3API is the part of the S3 client used for input, report and summary
-// locations given as s3://bucket/key. *s3.Client satisfies it.
-type S3API interface {
-	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-}
 
 // Files opens inputs and writes outputs that are either local paths or
 // s3://bucket/key locations. The zero value handles local paths only.
@@ -50,15 +42,6 @@ func (f Files) Opener(ctx context.Context, loc string) (*Input, error) {
 	}
 	rc.Close()
 	return in, nil
-}
-
-// pathErrText returns the reason of a *os.PathError without repeating the path.
-func pathErrText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // Write creates or replaces loc with what write produces. A local file is

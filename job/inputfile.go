@@ -223,3 +223,19 @@ func isPreconditionFailed(err error) bool {
 	var ae interface{ ErrorCode() string }
 	return errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed"
 }
+
+// S3API is the part of the S3 client used for input, report and summary
+// locations given as s3://bucket/key. *s3.Client satisfies it.
+type S3API interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// pathErrText returns the reason of a *os.PathError without repeating the path.
+func pathErrText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
