@@ -107,7 +107,7 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	if n := job.CleanOutputLeftovers(cfg.OutputLocation()); n > 0 {
 		log.Info("removed temporary files left by an earlier export that was killed", "files", n)
 	}
-	prog := newExportProgress(c.Progress, con, log, c.ProgressInterval)
+	prog := newExportProgress(c.Progress, con, a.getenv, log, c.ProgressInterval)
 	return job.Export(a.ctx, cfg, job.ExportDeps{
 		Cognito: clients.cognito, Watch: clients.watch, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate,
 	})
@@ -124,13 +124,13 @@ func endExport(log *slog.Logger, w io.Writer, format string, sum *job.ExportSumm
 		stopped: "export stopped early: the output was NOT written", alwaysStopped: true})
 }
 
-// newExportProgress returns the export's progress display: a bar counting
-// users (the pool's size is not known until the end) or a log line.
-func newExportProgress(mode string, con *console, log *slog.Logger, every time.Duration) *progressSink {
-	p := &progressSink{out: con.barWriter(), log: log, every: every, last: time.Now()}
-	switch progressMode(mode, con) {
+// newExportProgress returns the export's progress display: a count of the
+// users listed (the pool's size is not known until the end) or a log line.
+func newExportProgress(mode string, con *console, getenv func(string) string, log *slog.Logger, every time.Duration) *progressSink {
+	p := &progressSink{log: log, every: every, last: time.Now()}
+	switch progressMode(mode, con, getenv) {
 	case "bar":
-		p.bar = newBar(con.barWriter(), "listing users", "users")
+		p.bar = newBar(con, "listing users")
 	case "none":
 		p.log = nil
 	}
@@ -140,7 +140,11 @@ func newExportProgress(mode string, con *console, log *slog.Logger, every time.D
 // exportUpdate takes one snapshot of an export.
 func (p *progressSink) exportUpdate(pr job.ExportProgress) {
 	if p.bar != nil {
-		p.drawBar(fmt.Sprintf("listing users: %d with legacy MFA, %d pages", pr.Legacy, pr.Pages), pr.Users, pr.Final)
+		p.bar.draw(barLine{
+			label: p.bar.label, done: pr.Users, total: -1,
+			rate:   rateText(pr.UsersPerSecond) + " users/s",
+			detail: fmt.Sprintf("%d with legacy MFA, %d pages", pr.Legacy, pr.Pages),
+		}, pr.Final)
 		return
 	}
 	if p.log == nil || (!pr.Final && time.Since(p.last) < p.every) {

@@ -120,7 +120,7 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 	if cfg.DryRun {
 		label = "dry run"
 	}
-	prog := newProgressSink(c.Progress, con, log, c.ProgressInterval, label)
+	prog := newProgressSink(c.Progress, con, a.getenv, log, c.ProgressInterval, label)
 	if emf != nil {
 		prog.extra = append(prog.extra, emf.Observe)
 	}

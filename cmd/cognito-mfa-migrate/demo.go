@@ -73,7 +73,7 @@ func (c *demoCmd) Run(a *app) error {
 	fmt.Fprintf(a.stderr, "demo: step 1/3: export the users with legacy MFA options (ListUsers, 60 users a call)\n")
 	ecfg := job.DefaultExportConfig()
 	ecfg.UserPoolID, ecfg.Output, ecfg.ListRPS, ecfg.ProgressInterval = cognitotest.DefaultPoolID, in, c.ListRPS, snapshotInterval
-	eprog := newExportProgress(c.Progress, con, log.With("pool_id", ecfg.UserPoolID), 5*time.Second)
+	eprog := newExportProgress(c.Progress, con, a.getenv, log.With("pool_id", ecfg.UserPoolID), 5*time.Second)
 	esum, err := job.Export(a.ctx, ecfg, job.ExportDeps{
 		Cognito: cognito.NewClient(srv.Config(), cognito.RetryOptions{}), Logger: log, OnProgress: eprog.exportUpdate,
 	})
@@ -97,7 +97,7 @@ func (c *demoCmd) Run(a *app) error {
 		fmt.Fprintf(a.stderr, "demo: %s\n", step)
 		runID := job.NewRunID()
 		runLog := log.With("run_id", runID, "pool_id", cfg.UserPoolID)
-		prog := newProgressSink(c.Progress, con, runLog, 5*time.Second, map[bool]string{true: "dry run", false: "migrating"}[dry])
+		prog := newProgressSink(c.Progress, con, a.getenv, runLog, 5*time.Second, map[bool]string{true: "dry run", false: "migrating"}[dry])
 		sum, err := job.Run(a.ctx, cfg, job.Deps{
 			Cognito: cognito.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
 			Logger: log, OnProgress: prog.update, Host: "demo", Version: version, RunID: runID,

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -129,6 +131,9 @@ func (h maskingHandler) maskAttr(a slog.Attr) slog.Attr {
 			return slog.String(a.Key, scrub(err.Error()))
 		}
 		if !h.json {
+			if g, ok := mapGroup(a.Key, v); ok {
+				return h.maskAttr(g)
+			}
 			return slog.String(a.Key, scrub(fmt.Sprintf("%+v", v)))
 		}
 		js, err := json.Marshal(v)
@@ -138,6 +143,26 @@ func (h maskingHandler) maskAttr(a slog.Attr) slog.Attr {
 		return slog.Any(a.Key, json.RawMessage(scrubJSON(js)))
 	}
 	return a
+}
+
+// mapGroup turns a map with string keys into a group of attributes sorted
+// by key, which the text handler prints as key.name=value rather than Go's
+// map[name:value]. It reports false for any other value.
+func mapGroup(key string, v any) (slog.Attr, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
+		return slog.Attr{}, false
+	}
+	keys := make([]string, 0, rv.Len())
+	for _, k := range rv.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	slices.Sort(keys)
+	attrs := make([]any, 0, len(keys))
+	for _, k := range keys {
+		attrs = append(attrs, slog.Any(scrub(k), rv.MapIndex(reflect.ValueOf(k).Convert(rv.Type().Key())).Interface()))
+	}
+	return slog.Group(key, attrs...), true
 }
 
 // scrubJSON scrubs every string (keys included) of the JSON document js
@@ -230,6 +255,20 @@ func (c *console) Write(p []byte) (int, error) {
 		c.barWidth = 0
 	}
 	return c.w.Write(p)
+}
+
+// columns returns the width of the terminal the console writes to, or 0
+// when it is not a terminal or does not say.
+func (c *console) columns() int {
+	f, ok := c.w.(*os.File)
+	if !ok {
+		return 0
+	}
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }
 
 // barWriter returns the writer the progress bar draws through.

@@ -61,6 +61,23 @@ func TestMaskingHandler(t *testing.T) {
 	}
 }
 
+// TestTextLogMaps checks that a map in a text log line is printed as
+// key=value pairs in key order, not as Go's map[...], and that its keys are
+// scrubbed like its values.
+func TestTextLogMaps(t *testing.T) {
+	var out bytes.Buffer
+	newLogger(&out, "text", "info").Info("progress",
+		"outcomes", map[string]int64{"migrated": 3, "failed": 1},
+		"by_user", map[string]string{"+14155550100": "x"})
+	got := out.String()
+	if !strings.Contains(got, " outcomes.failed=1 outcomes.migrated=3") {
+		t.Errorf("text log = %q, want outcomes.failed=1 outcomes.migrated=3", got)
+	}
+	if strings.Contains(got, "map[") || strings.Contains(got, "4155550100") {
+		t.Errorf("text log = %q, want no Go map syntax and no phone number", got)
+	}
+}
+
 // TestConsole checks that a log line written while the bar is on screen
 // blanks the bar line first, and only then.
 func TestConsole(t *testing.T) {

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
+	"unicode/utf8"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 )
@@ -36,37 +37,33 @@ func (f metricsFlags) emf(w io.Writer, poolID, mode, runID string) (*job.EMF, er
 // progressSink shows a run's progress: a bar on a terminal, a log line every
 // interval otherwise. It is called from one goroutine.
 type progressSink struct {
-	out   io.Writer
-	bar   *progressbar.ProgressBar
+	bar   *bar // nil: no bar
 	log   *slog.Logger
 	every time.Duration
 	last  time.Time
 	extra []func(job.Progress) // further consumers, such as metrics
 }
 
-// progressMode resolves "auto" to "bar" on a terminal and "log" otherwise.
-func progressMode(mode string, stderr io.Writer) string {
+// progressMode resolves "auto" to "bar" on a terminal that can redraw a
+// line (not TERM=dumb) and "log" otherwise.
+func progressMode(mode string, stderr io.Writer, getenv func(string) string) string {
 	if mode != "auto" {
 		return mode
 	}
-	if isTerminal(stderr) {
+	if isTerminal(stderr) && getenv("TERM") != "dumb" {
 		return "bar"
 	}
 	return "log"
 }
 
 // newProgressSink returns the progress display of mode ("auto", "bar",
-// "log" or "none") on stderr. When stderr is a *console shared with the
-// logger, log lines clear the bar before they are written.
-func newProgressSink(mode string, stderr io.Writer, log *slog.Logger, every time.Duration, label string) *progressSink {
-	out := stderr
-	if con, ok := stderr.(*console); ok {
-		out = con.barWriter()
-	}
-	p := &progressSink{out: out, log: log, every: every, last: time.Now()}
-	switch progressMode(mode, stderr) {
+// "log" or "none") on con, the command's stderr shared with the logger:
+// log lines clear the bar before they are written.
+func newProgressSink(mode string, con *console, getenv func(string) string, log *slog.Logger, every time.Duration, label string) *progressSink {
+	p := &progressSink{log: log, every: every, last: time.Now()}
+	switch progressMode(mode, con, getenv) {
 	case "bar":
-		p.bar = newBar(out, label, "rows", progressbar.OptionSetPredictTime(true))
+		p.bar = newBar(con, label)
 	case "none":
 		p.log = nil
 	}
@@ -79,10 +76,22 @@ func (p *progressSink) update(pr job.Progress) {
 		f(pr)
 	}
 	if p.bar != nil {
-		if p.bar.GetMax64() != pr.Rows {
-			p.bar.ChangeMax64(pr.Rows)
+		// The speed is this run's rows over this run's time: after a resume
+		// the rows of earlier runs are in Done, not in ThisRun.
+		var speed float64
+		if s := pr.Elapsed.Seconds(); s > 0 {
+			speed = float64(pr.ThisRun) / s
 		}
-		p.drawBar(fmt.Sprintf("read %.0f/s write %.0f/s", pr.Read.Achieved, pr.Write.Achieved), pr.Done, pr.Final)
+		eta := ""
+		if pr.ETA > 0 && pr.Done < pr.Rows {
+			eta = "ETA " + roundDuration(pr.ETA).String()
+		}
+		p.bar.draw(barLine{
+			label: p.bar.label, done: pr.Done, total: pr.Rows,
+			rate:   fmt.Sprintf("%s rows/s", rateText(speed)),
+			detail: fmt.Sprintf("read %.0f/s write %.0f/s", pr.Read.Achieved, pr.Write.Achieved),
+			eta:    eta,
+		}, pr.Final)
 		return
 	}
 	if p.log == nil || (!pr.Final && time.Since(p.last) < p.every) {
@@ -109,28 +118,153 @@ func roundTo(v float64, decimals int) float64 {
 	return float64(int64(v*p+0.5)) / p
 }
 
-// newBar returns a progress bar of unknown size (the caller sets it when it
-// knows it) counting units per second.
-func newBar(w io.Writer, label, unit string, extra ...progressbar.Option) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(-1, append([]progressbar.Option{
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(label),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionThrottle(200 * time.Millisecond),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-	}, extra...)...)
+// roundDuration rounds d to what a person reads: seconds under an hour,
+// minutes above.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Hour {
+		return d.Round(time.Minute)
+	}
+	return d.Round(time.Second)
 }
 
-// drawBar updates the bar: its description and count, and on the final
-// snapshot its end and a new line.
-func (p *progressSink) drawBar(desc string, n int64, final bool) {
-	p.bar.Describe(desc)
-	_ = p.bar.Set64(n)
-	if final {
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.out)
+// rateText formats a rate with one decimal under 10 and none above.
+func rateText(v float64) string {
+	if v < 10 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// bar draws a one-line progress display on a console, redrawn in place and
+// fitted to the terminal's width at every draw, so that it never wraps
+// (a wrapped line cannot be redrawn with a carriage return and stacks a
+// new line per redraw). It shows what the job says: the true count (also
+// when the run stops early), this run's speed and the job's ETA.
+//
+// schollz/progressbar, used before, could not do this: it measures the
+// terminal only when it writes to an *os.File itself (here it writes
+// through the console that keeps log lines and the bar apart), Finish
+// fills the bar to 100%, and its speed and ETA count every row the bar
+// was set to, those of earlier runs included. What is left is composing
+// one line, which this type does.
+//
+// A bar is used from one goroutine.
+type bar struct {
+	con     *console
+	label   string
+	width   func() int    // the terminal's columns; 0 when unknown
+	every   time.Duration // least time between two redraws, but the final one
+	last    time.Time
+	drawn   int // characters of the last line drawn
+	stopped bool
+}
+
+// defaultColumns is the width assumed when the terminal does not say.
+const defaultColumns = 80
+
+func newBar(con *console, label string) *bar {
+	return &bar{con: con, label: label, width: con.columns, every: 200 * time.Millisecond}
+}
+
+// barLine is what one redraw shows. total < 0 means the total is unknown
+// (no percentage, no bar).
+type barLine struct {
+	label        string
+	done, total  int64
+	rate, detail string
+	eta          string
+}
+
+// draw redraws the bar; final ends it with a new line. Draws closer than
+// b.every to the previous one are skipped, except the final one.
+func (b *bar) draw(l barLine, final bool) {
+	if b.stopped {
+		return
+	}
+	now := time.Now()
+	if !final && !b.last.IsZero() && now.Sub(b.last) < b.every {
+		return
+	}
+	b.last = now
+	cols := defaultColumns
+	if b.width != nil {
+		if c := b.width(); c > 0 {
+			cols = c
+		}
+	}
+	// One column is kept free: writing the last column of a line makes
+	// some terminals wrap at once.
+	line := l.render(cols - 1)
+	n := utf8.RuneCountInString(line)
+	pad := ""
+	if b.drawn > n {
+		pad = strings.Repeat(" ", b.drawn-n)
+	}
+	out := "\r" + line + pad
+	if final {
+		out += "\n"
+		b.stopped = true
+	}
+	_, _ = io.WriteString(b.con.barWriter(), out)
+	b.drawn = n
+}
+
+// render returns the line in at most width columns. The parts are dropped
+// from the least useful on, until the line fits: the detail, the ETA, the
+// rate, the bar itself; the label and the count always stay (cut if need
+// be).
+func (l barLine) render(width int) string {
+	count := strconv.FormatInt(l.done, 10)
+	pct := ""
+	if l.total >= 0 {
+		count += "/" + strconv.FormatInt(l.total, 10)
+		p := 100.0
+		if l.total > 0 {
+			p = 100 * float64(l.done) / float64(l.total)
+		}
+		pct = fmt.Sprintf("%3.0f%%", min(p, 100))
+	}
+	opt := []string{l.rate, l.eta, l.detail} // kept in this order of importance
+	for keep := len(opt); keep >= 0; keep-- {
+		head := []string{l.label, count}
+		if pct != "" {
+			head = append(head, pct)
+		}
+		tail := nonEmpty(opt[:keep])
+		fixed := utf8.RuneCountInString(strings.Join(append(head, tail...), "  ")) + 2
+		if l.total >= 0 {
+			// bar: "[" + cells + "]" with at least 10 cells
+			if w := width - fixed - 2; w >= 10 {
+				w = min(w, 40)
+				cells := 0
+				if l.total > 0 {
+					cells = int(float64(w) * float64(min(l.done, l.total)) / float64(l.total))
+				}
+				b := "[" + strings.Repeat("=", cells) + strings.Repeat(" ", w-cells) + "]"
+				return strings.Join(append(append(head, b), tail...), "  ")
+			}
+			continue
+		}
+		if fixed-2 <= width {
+			return strings.Join(append(head, tail...), "  ")
+		}
+	}
+	s := l.label + "  " + count
+	if pct != "" {
+		s += "  " + pct
+	}
+	if r := []rune(s); len(r) > width {
+		s = string(r[:max(width, 0)])
+	}
+	return s
+}
+
+func nonEmpty(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
