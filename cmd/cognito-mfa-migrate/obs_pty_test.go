@@ -143,7 +143,7 @@ func testProgressOnTerminal(t *testing.T, bin string, env []string, pool *obsPoo
 		t.Errorf("the progress bar was drawn %d times, want it drawn and redrawn; terminal:\n%q", len(redraws), term)
 	}
 	n := len(pool.seeds)
-	if !regexp.MustCompile(`migrating  `+strconv.Itoa(n)+`/`+strconv.Itoa(n)+`  100%  \[=+\]  [\d.]+ rows/s  read \d+/s write \d+/s`).MatchString(term) {
+	if !regexp.MustCompile(`migrating  ` + strconv.Itoa(n) + `/` + strconv.Itoa(n) + `  100%  \[=+\]  [\d.]+ rows/s  read \d+/s write \d+/s`).MatchString(term) {
 		t.Errorf("no finished bar with count, rate and call rates; terminal:\n%q", term)
 	}
 	if strings.Contains(term, `{"time"`) {
