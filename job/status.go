@@ -11,39 +11,43 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
 // Status is the progress of a job as its checkpoint records it.
 type Status struct {
-	Checkpoint  string           `json:"checkpoint"`
-	PoolID      string           `json:"user_pool_id"`
-	Mode        string           `json:"mode"`
-	InputSHA256 string           `json:"input_sha256"`
-	Created     time.Time        `json:"created"`
-	Updated     time.Time        `json:"updated"`
-	Rows        int64            `json:"rows"`
-	Done        int64            `json:"done"`
-	Remaining   int64            `json:"remaining"`
-	Percent     float64          `json:"percent_done"`
-	Outcomes    map[string]int64 `json:"outcomes"`
-	Calls       map[string]int64 `json:"calls"`
-	ETA         ETA              `json:"eta"`
-	Runs        []checkpoint.Run `json:"runs"`
-	Running     bool             `json:"last_run_unfinished"` // the last run has no end: it is running, or it crashed
+	Checkpoint  string                     `json:"checkpoint"`
+	PoolID      string                     `json:"user_pool_id"`
+	Mode        string                     `json:"mode"`
+	InputSHA256 string                     `json:"input_sha256"`
+	Created     time.Time                  `json:"created"`
+	Updated     time.Time                  `json:"updated"`
+	Rows        int64                      `json:"rows"`
+	Done        int64                      `json:"done"`
+	Remaining   int64                      `json:"remaining"`
+	Percent     float64                    `json:"percent_done"`
+	Outcomes    map[string]int64           `json:"outcomes"`
+	Calls       map[string]cognito.OpStats `json:"calls"` // every run's calls, in the summary's shape (no latencies: the checkpoint keeps none)
+	ETA         ETA                        `json:"eta"`
+	Runs        []checkpoint.Run           `json:"runs"`
+	Running     bool                       `json:"last_run_unfinished"` // the last run has no end: it is running, or it crashed
 }
 
 // ETA estimates the time the remaining rows need.
 type ETA struct {
 	ReadRPS           float64  `json:"read_rps"`
 	WriteRPS          float64  `json:"write_rps"`
+	RatesFrom         string   `json:"rates_from"`  // "flags", "run <id>" (the rates it achieved) or "defaults"
 	WriteShare        float64  `json:"write_share"` // share of users read so far that needed a write
 	AtConfiguredRates Duration `json:"at_configured_rates"`
 	AtFullQuota       Duration `json:"at_full_quota"`
 }
 
 // LoadStatus reads the checkpoint in store and describes it, with an ETA
-// at readRPS and writeRPS. It takes no lock: it can watch a running job.
+// at readRPS and writeRPS. A rate of 0 is replaced with the rate the last
+// run that recorded any achieved, else DefaultReadRPS or DefaultWriteRPS.
+// It takes no lock: it can watch a running job.
 func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS float64) (*Status, error) {
 	data, _, err := store.Load(ctx)
 	if err != nil {
@@ -55,7 +59,7 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 	}
 	s := &Status{
 		Checkpoint: store.String(), PoolID: st.Identity.PoolID, Mode: st.Identity.Mode, InputSHA256: st.Identity.InputSHA256,
-		Created: st.Created, Updated: st.Updated, Rows: int64(len(st.Rows)), Calls: st.Stats, Runs: st.Runs,
+		Created: st.Created, Updated: st.Updated, Rows: int64(len(st.Rows)), Calls: callsFromStats(st.Stats), Runs: st.Runs,
 	}
 	var counts tally
 	var read, writes int64
@@ -77,7 +81,18 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 	if n := len(st.Runs); n > 0 && st.Runs[n-1].Ended.IsZero() {
 		s.Running = true
 	}
-	s.ETA = ETA{ReadRPS: readRPS, WriteRPS: writeRPS, WriteShare: 1}
+	s.ETA = ETA{ReadRPS: readRPS, WriteRPS: writeRPS, RatesFrom: "flags", WriteShare: 1}
+	if readRPS == 0 || writeRPS == 0 {
+		r, w, from := lastRates(st.Runs)
+		if readRPS == 0 {
+			s.ETA.ReadRPS = r
+		}
+		if writeRPS == 0 {
+			s.ETA.WriteRPS = w
+		}
+		s.ETA.RatesFrom = from
+	}
+	readRPS, writeRPS = s.ETA.ReadRPS, s.ETA.WriteRPS
 	if read > 0 {
 		s.ETA.WriteShare = pace.Round2(float64(writes) / float64(read))
 	}
@@ -90,6 +105,39 @@ func LoadStatus(ctx context.Context, store checkpoint.Store, readRPS, writeRPS f
 	s.ETA.AtConfiguredRates = at(readRPS, writeRPS)
 	s.ETA.AtFullQuota = at(QuotaUserRead, QuotaUserResourceUpdate)
 	return s, nil
+}
+
+// lastRates returns the read and write rates the last run achieved that
+// recorded any, and where they come from; DefaultReadRPS and
+// DefaultWriteRPS when no run did.
+func lastRates(runs []checkpoint.Run) (read, write float64, from string) {
+	for i := len(runs) - 1; i >= 0; i-- {
+		f := runs[i].Figures
+		r, w := f["read_rps_achieved"], f["write_rps_achieved"]
+		if r > 0 {
+			if w <= 0 {
+				w = DefaultWriteRPS // a run that wrote nothing (dry run) says nothing of writes
+			}
+			return pace.Round2(r), pace.Round2(w), "run " + runs[i].ID
+		}
+	}
+	return DefaultReadRPS, DefaultWriteRPS, "defaults"
+}
+
+// callsFromStats turns the checkpoint's cumulative counters
+// ("AdminGetUser.calls", ...) into the summary's per-operation shape.
+func callsFromStats(stats map[string]int64) map[string]cognito.OpStats {
+	out := map[string]cognito.OpStats{}
+	for op := range cognito.NumOps {
+		n := op.String()
+		o := cognito.OpStats{Calls: stats[n+".calls"], Attempts: stats[n+".attempts"], Throttled: stats[n+".throttled"], Errors: stats[n+".errors"]}
+		if o.Attempts == 0 && o.Calls == 0 {
+			continue
+		}
+		o.Retries = max(o.Attempts-o.Calls, 0)
+		out[n] = o
+	}
+	return out
 }
 
 // WriteJSON writes the status as indented JSON.
@@ -116,8 +164,8 @@ func (s *Status) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  outcomes: %s\n", strings.Join(parts, ", "))
 	if s.Remaining > 0 {
-		fmt.Fprintf(&b, "  ETA: %s at %s reads and %s writes (%.0f%% of users need a write), %s at the full default quota\n",
-			s.ETA.AtConfiguredRates.Text, rpsText(s.ETA.ReadRPS), rpsText(s.ETA.WriteRPS), 100*s.ETA.WriteShare, s.ETA.AtFullQuota.Text)
+		fmt.Fprintf(&b, "  ETA: %s at %s reads and %s writes (%s; %.0f%% of users need a write), %s at the full default quota\n",
+			s.ETA.AtConfiguredRates.Text, rpsText(s.ETA.ReadRPS), rpsText(s.ETA.WriteRPS), ratesFromText(s.ETA.RatesFrom), 100*s.ETA.WriteShare, s.ETA.AtFullQuota.Text)
 	}
 	runs := s.Runs
 	if len(runs) > 5 {
@@ -141,4 +189,14 @@ func (s *Status) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func ratesFromText(from string) string {
+	switch {
+	case from == "flags":
+		return "the rates asked for"
+	case strings.HasPrefix(from, "run "):
+		return "the rates " + from + " achieved"
+	}
+	return "the default rates"
 }

@@ -19,6 +19,9 @@ import (
 
 const envPrefix = "COGNITO_MFA_MIGRATE"
 
+// programName is the command's name, in help and completions.
+const programName = "cognito-mfa-migrate"
+
 const description = `Move Amazon Cognito users off legacy SMS MFA.
 
 Cognito no longer supports AdminSetUserSettings. Users whose SMS MFA was set
@@ -48,17 +51,19 @@ resumable.`
 // cli is the command line. Flags are parsed into it by kong and turned into
 // a job.Config by each command.
 type cli struct {
-	AWS     awsFlags `embed:""`
-	Logging logFlags `embed:""`
+	AWS         awsFlags         `embed:""`
+	Logging     logFlags         `embed:""`
+	VersionFlag kong.VersionFlag `name:"version" help:"Print the version and exit."`
 
-	Preflight preflightCmd `cmd:"" help:"Check, changing nothing, that a run or an export will work: credentials, pool, permissions, outputs, quotas, cost."`
-	Selftest  selftestCmd  `cmd:"" help:"Prove in a scratch pool of your account that Cognito behaves as this tool assumes; deletes its users."`
-	Run       runCmd       `cmd:"" help:"Migrate the users of a CSV (use --dry-run first)."`
-	Export    exportCmd    `cmd:"" help:"Write the CSV of users with legacy MFA options, from ListUsers."`
-	Status    statusCmd    `cmd:"" help:"Show the progress of a checkpoint: counts, remaining rows, ETA, runs."`
-	Report    reportCmd    `cmd:"" help:"Rebuild the per-user report from a checkpoint and its input."`
-	Demo      demoCmd      `cmd:"" help:"Run the whole flow against a simulated pool: no AWS account needed."`
-	Version   versionCmd   `cmd:"" help:"Print the version."`
+	Preflight  preflightCmd  `cmd:"" help:"Check, changing nothing, that a run or an export will work: credentials, pool, permissions, outputs, quotas, cost."`
+	Selftest   selftestCmd   `cmd:"" help:"Prove in a scratch pool of your account that Cognito behaves as this tool assumes; deletes its users."`
+	Run        runCmd        `cmd:"" help:"Migrate the users of a CSV (use --dry-run first)."`
+	Export     exportCmd     `cmd:"" help:"Write the CSV of users with legacy MFA options, from ListUsers."`
+	Status     statusCmd     `cmd:"" help:"Show the progress of a checkpoint: counts, remaining rows, ETA, runs."`
+	Report     reportCmd     `cmd:"" help:"Rebuild the per-user report from a checkpoint and its input."`
+	Demo       demoCmd       `cmd:"" help:"Run the whole flow against a simulated pool: no AWS account needed."`
+	Version    versionCmd    `cmd:"" help:"Print the version."`
+	Completion completionCmd `cmd:"" help:"Print the shell code that completes commands and flags (bash, zsh, fish)."`
 }
 
 // awsFlags are the AWS settings shared by the commands that call AWS.
@@ -117,6 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 		}
 	}()
+	complete(parser, getenv)
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "cognito-mfa-migrate: %s\n", scrub(err.Error()))
@@ -150,7 +156,7 @@ func commandOf(p *kong.Kong, args []string) string {
 // use it to read the flag model (names, environment variables, defaults).
 func newParser(c *cli, getenv func(string) string, stdout, stderr io.Writer) (*kong.Kong, error) {
 	return kong.New(c,
-		kong.Name("cognito-mfa-migrate"),
+		kong.Name(programName),
 		kong.Description(description),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
@@ -213,6 +219,7 @@ func defaultVars() kong.Vars {
 		"quota_list":         f(job.QuotaUserList),
 		"selftest_max_users": strconv.Itoa(selftest.DefaultMaxPoolUsers),
 		"selftest_prefix":    selftest.Prefix,
+		"version":            versionLine(),
 	}
 }
 

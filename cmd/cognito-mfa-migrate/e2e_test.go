@@ -540,7 +540,7 @@ func TestStatusAndReport(t *testing.T) {
 	if st.Done != users || st.Remaining != 0 || !mapsEqual(st.Outcomes, want) {
 		t.Errorf("status --json of the finished job = done %d, remaining %d, outcomes %v; want %d, 0, %v", st.Done, st.Remaining, st.Outcomes, users, want)
 	}
-	if st.Calls["AdminGetUser.calls"] != users {
+	if st.Calls["AdminGetUser"].Calls != users {
 		t.Errorf("status --json calls = %v, want %d AdminGetUser calls", st.Calls, users)
 	}
 

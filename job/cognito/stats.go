@@ -38,6 +38,7 @@ type opCounters struct {
 	failed    atomic.Int64 // attempts that ended in any other error
 	latencyNs atomic.Int64 // sum of attempt latencies
 	hist      [histBuckets]atomic.Int64
+	histNs    [histBuckets]atomic.Int64 // sum of the latencies in each bucket
 }
 
 func (c *opCounters) observe(d time.Duration, throttled, failed bool) {
@@ -54,6 +55,7 @@ func (c *opCounters) observe(d time.Duration, throttled, failed bool) {
 		i = min(int(math.Log(us)/math.Log(histBase)), histBuckets-1)
 	}
 	c.hist[i].Add(1)
+	c.histNs[i].Add(int64(d))
 }
 
 // Stats holds the call counters of a run. The zero value is ready to use and
@@ -75,11 +77,12 @@ type OpStats struct {
 	Retries   int64   `json:"retries"`
 	Throttled int64   `json:"throttled"`
 	Errors    int64   `json:"errors"`
-	P50Ms     float64 `json:"p50_ms"`
-	P99Ms     float64 `json:"p99_ms"`
-	MeanMs    float64 `json:"mean_ms"`
+	P50Ms     float64 `json:"p50_ms,omitempty"` // omitted when no latency was recorded
+	P99Ms     float64 `json:"p99_ms,omitempty"`
+	MeanMs    float64 `json:"mean_ms,omitempty"`
 
-	hist [histBuckets]int64
+	hist, histNs [histBuckets]int64
+	sumNs        int64
 }
 
 // Snapshot returns the counters of op.
@@ -88,14 +91,24 @@ func (s *Stats) Snapshot(op Op) OpStats {
 	o := OpStats{Calls: c.calls.Load(), Attempts: c.attempts.Load(), Throttled: c.throttled.Load(), Errors: c.failed.Load()}
 	o.Retries = max(o.Attempts-o.Calls, 0)
 	for i := range o.hist {
-		o.hist[i] = c.hist[i].Load()
+		o.hist[i], o.histNs[i] = c.hist[i].Load(), c.histNs[i].Load()
 	}
-	if o.Attempts > 0 {
-		o.MeanMs = float64(c.latencyNs.Load()) / float64(o.Attempts) / 1e6
-	}
-	o.P50Ms, o.P99Ms = o.percentile(0.50), o.percentile(0.99)
+	o.sumNs = c.latencyNs.Load()
+	o.setLatencies()
 	return o
 }
+
+// setLatencies sets the mean and percentiles from the recorded latencies.
+func (o *OpStats) setLatencies() {
+	o.MeanMs = 0
+	if o.Attempts > 0 {
+		o.MeanMs = roundMs(float64(o.sumNs) / float64(o.Attempts))
+	}
+	o.P50Ms, o.P99Ms = o.percentile(0.50), o.percentile(0.99)
+}
+
+// roundMs converts nanoseconds to milliseconds with two decimals.
+func roundMs(ns float64) float64 { return math.Round(ns/1e4) / 100 }
 
 // Sub returns the counters accumulated since prev, for per-interval metrics.
 func (o OpStats) Sub(prev OpStats) OpStats {
@@ -104,16 +117,18 @@ func (o OpStats) Sub(prev OpStats) OpStats {
 		Throttled: o.Throttled - prev.Throttled, Errors: o.Errors - prev.Errors,
 	}
 	for i := range d.hist {
-		d.hist[i] = o.hist[i] - prev.hist[i]
+		d.hist[i], d.histNs[i] = o.hist[i]-prev.hist[i], o.histNs[i]-prev.histNs[i]
 	}
-	if d.Attempts > 0 {
-		d.MeanMs = (o.MeanMs*float64(o.Attempts) - prev.MeanMs*float64(prev.Attempts)) / float64(d.Attempts)
-	}
-	d.P50Ms, d.P99Ms = d.percentile(0.50), d.percentile(0.99)
+	d.sumNs = o.sumNs - prev.sumNs
+	d.setLatencies()
 	return d
 }
 
-// percentile returns the upper bound of the bucket holding quantile q, in ms.
+// percentile returns quantile q of the recorded latencies, in ms: the mean
+// of the latencies recorded in the histogram bucket that holds the
+// quantile. It is a recorded value when they are equal (one call, or a
+// steady endpoint), and always within the bucket (~19% wide), never a
+// bucket bound that no call took.
 func (o OpStats) percentile(q float64) float64 {
 	var n int64
 	for _, v := range o.hist {
@@ -127,7 +142,7 @@ func (o OpStats) percentile(q float64) float64 {
 	for i, v := range o.hist {
 		seen += v
 		if seen >= rank {
-			return math.Round(math.Pow(histBase, float64(i+1))/10) / 100 // µs → ms, 2 decimals
+			return roundMs(float64(o.histNs[i]) / float64(v))
 		}
 	}
 	return 0
