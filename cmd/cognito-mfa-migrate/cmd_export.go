@@ -22,6 +22,7 @@ type exportCmd struct {
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
 	NoPreflight      bool          `help:"Skip the checks made before the first call: a local output folder is writable, and the pool exists and may be listed (one ListUsers call)."`
+	formatFlag
 }
 
 // Help is the export command's long help.
@@ -78,7 +79,13 @@ func (c *exportCmd) Run(a *app) error {
 	log := base.With("pool_id", cfg.UserPoolID) // job.Export adds pool_id to base itself
 	a.cli.AWS.log = log
 	sum, err := c.export(a, cfg, con, base, log)
-	return endExport(log, a.stderr, format, sum, err)
+	err = endExport(log, a.stderr, format, sum, err)
+	if sum != nil {
+		writeResult(a.stdout, c.Format, sum, err)
+	} else {
+		writeResult(a.stdout, c.Format, nil, err)
+	}
+	return err
 }
 
 // export loads AWS and runs the export.

@@ -44,6 +44,7 @@ type runCmd struct {
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
 
 	metricsFlags `embed:""`
+	formatFlag
 }
 
 func (c *runCmd) config() job.Config {
@@ -78,12 +79,21 @@ func (c *runCmd) Run(a *app) error {
 		log.Debug("interrupted while starting", "error", err)
 		err = fmt.Errorf("%w (signal, while starting: nothing was done)", job.ErrStopped)
 	}
-	return endRun(log, a.stderr, format, sum, err)
+	err = endRun(log, a.stderr, format, sum, err)
+	if sum != nil {
+		writeResult(a.stdout, c.Format, sum, err)
+	} else {
+		writeResult(a.stdout, c.Format, nil, err)
+	}
+	return err
 }
 
 // run loads AWS and the checkpoint store and runs the job.
 func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, log *slog.Logger) (*job.Summary, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkStdout(c.Format, c.Metrics); err != nil {
 		return nil, err
 	}
 	emf, err := c.emf(a.stdout, cfg.UserPoolID, cfg.Mode(), runID)

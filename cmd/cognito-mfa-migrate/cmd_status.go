@@ -11,6 +11,13 @@ import (
 
 func usageErr(msg string) error { return fmt.Errorf("%w: %s", job.ErrUsage, msg) }
 
+// formatFlag is the --format of the commands that print a result: text
+// for a person, or one JSON document on stdout for a script (diagnostics
+// stay on stderr).
+type formatFlag struct {
+	Format string `enum:"text,json" default:"text" help:"Result format: text for a person, json for a script (one JSON document on stdout; logs and diagnostics stay on stderr)."`
+}
+
 // locFlags locate a checkpoint: --checkpoint, or derived from --input like run does.
 type locFlags struct {
 	Checkpoint string `help:"Checkpoint location, a path or s3://bucket/key (default: derived from --input as run does)." placeholder:"LOCATION"`
@@ -26,9 +33,10 @@ func (l locFlags) config() job.Config {
 
 type statusCmd struct {
 	locFlags
-	JSON     bool    `name:"json" help:"Print the status as JSON."`
-	ReadRPS  float64 `name:"read-rps" default:"${read_rps}" help:"Read rate the ETA assumes."`
-	WriteRPS float64 `name:"write-rps" default:"${write_rps}" help:"Write rate the ETA assumes."`
+	formatFlag
+	JSON     bool    `name:"json" hidden:"" help:"Deprecated: use --format json."`
+	ReadRPS  float64 `name:"read-rps" help:"Read rate the ETA assumes (default: the rate the last run achieved, else ${read_rps})." placeholder:"RPS"`
+	WriteRPS float64 `name:"write-rps" help:"Write rate the ETA assumes (default: the rate the last run achieved, else ${write_rps})." placeholder:"RPS"`
 }
 
 func (c *statusCmd) Run(a *app) error {
@@ -59,7 +67,7 @@ func (c *statusCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if c.JSON {
+	if c.JSON || c.Format == "json" {
 		return st.WriteJSON(a.stdout)
 	}
 	return st.WriteText(a.stdout)

@@ -563,7 +563,7 @@ func TestStatusAndReport(t *testing.T) {
 
 func statusJSON(t *testing.T, f *fixture, args ...string) *job.Status {
 	t.Helper()
-	p, code := f.exec(t, time.Minute, append([]string{"status", "--json"}, args...)...)
+	p, code := f.exec(t, time.Minute, append([]string{"status", "--format", "json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("status --json exit code = %d, want 0; stderr:\n%s", code, p.stderr.tail())
 	}
