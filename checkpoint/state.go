@@ -109,6 +109,25 @@ type Run struct {
 	// Figures holds the run's measured figures, such as achieved request
 	// rates and throttles, by name; the job defines the names.
 	Figures map[string]float64 `json:"figures,omitempty"`
+	// Series is the run's calls over time, oldest first: one point per
+	// interval (a minute, or longer when a long run's series was thinned to
+	// stay bounded; the job bounds it). Checkpoints written before it
+	// existed have none.
+	Series []Point `json:"series,omitempty"`
+}
+
+// Point counts a run's calls over one interval of its series.
+type Point struct {
+	// Start is the start of the interval, in seconds after Run.Started.
+	Start int64 `json:"t"`
+	// Seconds is the interval's length.
+	Seconds int64 `json:"s"`
+	// Reads, Writes and Throttles count the read calls (AdminGetUser), the
+	// write calls (AdminSetUserMFAPreference) and the throttled answers
+	// sent or received in the interval; retries count.
+	Reads     int64 `json:"r,omitempty"`
+	Writes    int64 `json:"w,omitempty"`
+	Throttles int64 `json:"th,omitempty"`
 }
 
 // State is the content of a checkpoint. The package owns its encoding; the

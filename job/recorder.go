@@ -50,6 +50,8 @@ type recorder struct {
 	version string           // of the checkpoint loaded or last saved; "" before the first save
 	prior   map[string]int64 // state.Stats when this run started
 	t       tallies
+	series  rateSeries // this run's calls per minute (series.go)
+	started time.Time  // when this run started; zero until startRun
 }
 
 // tallies are the counts a recorder keeps: the whole job's rows per
@@ -138,6 +140,7 @@ func (r *recorder) record(ctx context.Context, results <-chan result, stop func(
 				trySave()
 			}
 		case <-progTick.C:
+			r.observeSeries()
 			r.progress(false)
 		}
 	}
@@ -168,7 +171,10 @@ func (r *recorder) progress(final bool) {
 }
 
 // startRun adds this run to the history.
-func (r *recorder) startRun(run checkpoint.Run) { r.state.Runs = append(r.state.Runs, run) }
+func (r *recorder) startRun(run checkpoint.Run) {
+	r.state.Runs = append(r.state.Runs, run)
+	r.started = run.Started
+}
 
 // endRun records how this run ended in the history.
 func (r *recorder) endRun(reason string) {
@@ -206,6 +212,7 @@ func (r *recorder) save(ctx context.Context, deadline time.Time) error {
 	if n := len(st.Runs); n > 0 {
 		st.Runs[n-1].Processed = r.t.rows
 		st.Runs[n-1].Figures = figures
+		st.Runs[n-1].Series = r.seriesSnapshot(calls)
 	}
 	data, err := st.Encode()
 	if err != nil {
