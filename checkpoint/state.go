@@ -104,6 +104,9 @@ type Run struct {
 	Ended time.Time `json:"ended,omitzero"`
 	// Reason says why the run ended, e.g. "done", "signal", "max-duration".
 	Reason string `json:"reason,omitempty"`
+	// ExitCode is the exit code the run ended with; nil when it did not end
+	// cleanly, or was recorded before the field existed.
+	ExitCode *int `json:"exit_code,omitempty"`
 	// Processed is the number of rows the run settled.
 	Processed int64 `json:"processed,omitempty"`
 	// Figures holds the run's measured figures, such as achieved request

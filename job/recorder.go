@@ -176,11 +176,13 @@ func (r *recorder) startRun(run checkpoint.Run) {
 	r.started = run.Started
 }
 
-// endRun records how this run ended in the history.
-func (r *recorder) endRun(reason string) {
+// endRun records how this run ended in the history: the reason and the
+// exit code.
+func (r *recorder) endRun(reason string, exitCode int) {
 	if n := len(r.state.Runs); n > 0 {
 		r.state.Runs[n-1].Ended = time.Now().UTC()
 		r.state.Runs[n-1].Reason = reason
+		r.state.Runs[n-1].ExitCode = &exitCode
 	}
 }
 

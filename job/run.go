@@ -177,7 +177,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	// final save (what a resume needs), the release of the lock (so that
 	// the next runner can start at once), then the summary and the report,
 	// which the report command can always rebuild from the checkpoint.
-	r.rec.endRun(reason)
+	r.rec.endRun(reason, ExitCode(r.exitError(reason, runErr)))
 	saveBy := time.Time{}
 	if !deadline.IsZero() {
 		saveBy = deadline.Add(-r.releaseReserve())

@@ -75,6 +75,11 @@ type Cost struct {
 	WriteCalls        int64    `json:"admin_set_user_mfa_preference_calls"`
 	AtConfiguredRates Duration `json:"duration_at_configured_rates"`
 	AtFullQuota       Duration `json:"duration_at_full_quota"`
+	// Partial is set when the dry run stopped before it settled every row:
+	// the calls are then extrapolated from FromRows settled rows of OfRows.
+	Partial  bool  `json:"partial,omitempty"`
+	FromRows int64 `json:"extrapolated_from_rows,omitempty"`
+	OfRows   int64 `json:"of_rows,omitempty"`
 }
 
 // Duration is a duration in a JSON document: seconds and a readable form.
@@ -90,11 +95,12 @@ func newDuration(secs float64) Duration {
 	return Duration{Seconds: math.Round(secs), Text: time.Duration(math.Round(secs) * float64(time.Second)).String()}
 }
 
-// dryRunCost estimates the real run of a dry run's input from the row words
-// of its whole checkpoint: a read per user read, a write per user that
-// would be migrated (and a second read each with verify).
+// dryRunCost estimates the real run of a dry run's rows at readRPS and
+// writeRPS. When the dry run did not settle every row (it was stopped), the
+// calls are extrapolated from the rows it settled and the cost is marked
+// partial.
 func dryRunCost(rows []uint32, verify bool, readRPS, writeRPS float64) *Cost {
-	var reads, writes int64
+	var reads, writes, settled int64
 	for _, w := range rows {
 		o, _, read := decodeRow(w)
 		if read {
@@ -103,18 +109,28 @@ func dryRunCost(rows []uint32, verify bool, readRPS, writeRPS float64) *Cost {
 		if o == outcomeWouldMigrate {
 			writes++
 		}
+		if o.Done() {
+			settled++
+		}
 	}
 	if verify {
 		reads += writes
 	}
+	c := &Cost{}
+	if n := int64(len(rows)); settled < n {
+		c.Partial, c.FromRows, c.OfRows = true, settled, n
+		if settled > 0 {
+			scale := float64(n) / float64(settled)
+			reads, writes = int64(math.Round(float64(reads)*scale)), int64(math.Round(float64(writes)*scale))
+		}
+	}
 	at := func(readRPS, writeRPS float64) Duration {
 		return newDuration(RunSeconds(float64(reads), float64(writes), readRPS, writeRPS))
 	}
-	return &Cost{
-		AdminGetUserCalls: reads, WriteCalls: writes,
-		AtConfiguredRates: at(readRPS, writeRPS),
-		AtFullQuota:       at(QuotaUserRead, QuotaUserResourceUpdate),
-	}
+	c.AdminGetUserCalls, c.WriteCalls = reads, writes
+	c.AtConfiguredRates = at(readRPS, writeRPS)
+	c.AtFullQuota = at(QuotaUserRead, QuotaUserResourceUpdate)
+	return c
 }
 
 // WriteJSON writes the summary as indented JSON.
@@ -148,7 +164,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 	}
 	if c := s.Cost; c != nil {
-		fmt.Fprintf(&b, "  the real run will make %d AdminGetUser calls (each user read counts as a monthly active user) and %d AdminSetUserMFAPreference calls:\n", c.AdminGetUserCalls, c.WriteCalls)
+		if c.Partial {
+			fmt.Fprintf(&b, "  partial estimate: the dry run stopped after %d of %d rows; extrapolated from them:\n", c.FromRows, c.OfRows)
+		}
+		fmt.Fprintf(&b, "  the real run will make %s%d AdminGetUser calls (each user read counts as a monthly active user) and %d AdminSetUserMFAPreference calls:\n", map[bool]string{true: "about ", false: ""}[c.Partial], c.AdminGetUserCalls, c.WriteCalls)
 		fmt.Fprintf(&b, "    about %s at the configured rates, %s at Cognito's full default quota (which production shares)\n", c.AtConfiguredRates.Text, c.AtFullQuota.Text)
 	}
 	fmt.Fprintf(&b, "  report: %s\n  summary: %s\n", s.Report, s.SummaryFile)

@@ -77,13 +77,34 @@ type reportCmd struct {
 	Input      string `required:"" help:"The input CSV the checkpoint was made from (usernames come from it), a path or s3://bucket/key." placeholder:"CSV"`
 	Checkpoint string `help:"Checkpoint location (default: derived from --input as run does)." placeholder:"LOCATION"`
 	DryRun     bool   `help:"The dry run's checkpoint (when derived from --input)."`
-	Output     string `help:"Where to write the report, a path or s3:// (default: as run names it)." placeholder:"LOCATION"`
-	NoMask     bool   `help:"Show full phone numbers in the report, for the rows a run with --no-mask recorded (never in logs)."`
+	Output     string `help:"Where to write the report, a path or s3:// (default: the CSV as run names it; markdown and html go to stdout)." placeholder:"LOCATION"`
+	NoMask     bool   `help:"Show full phone numbers in the CSV report, for the rows a run with --no-mask recorded (never in logs, never in markdown or html)."`
+	Format     string `enum:"csv,markdown,html" default:"csv" help:"csv: the per-user report run writes. markdown, html: the change-ticket report (runs, times, exit codes, outcomes, calls, rates over time as an SVG chart, failed and rejected users shortened)."`
+}
+
+// Help is the report command's long help.
+func (reportCmd) Help() string {
+	return `Rebuilds the per-user CSV report from the checkpoint and its input, as run
+writes it (a run stopped before its report, or a report lost), or writes the
+change-ticket report of the job:
+
+  cognito-mfa-migrate report --input users.csv --format markdown > change.md
+
+The ticket holds what a change board asks for: the pool and mode; every run
+with its ID, host, version, start and end times, duration, how it ended and
+its exit code; the rows per outcome; the calls, retries and throttles; the
+rates each run achieved against those configured; the rate over time as an
+inline SVG chart (recorded per minute in the checkpoint); and the users that
+failed or were rejected, by input line, with usernames shortened and phone
+numbers masked. A dry run's ticket adds the estimated cost of the real run.`
 }
 
 func (c *reportCmd) Run(a *app) error {
 	cfg := locFlags{Checkpoint: c.Checkpoint, Input: c.Input, DryRun: c.DryRun}.config()
 	loc := cfg.CheckpointLocation()
+	if c.Format != "csv" {
+		return c.ticket(a, loc)
+	}
 	out := c.Output
 	if out == "" {
 		out = cfg.ReportLocation()
@@ -100,5 +121,34 @@ func (c *reportCmd) Run(a *app) error {
 		return err
 	}
 	_, err = a.stdout.Write([]byte("report written to " + out + "\n"))
+	return err
+}
+
+// ticket writes the change-ticket report to --output, or stdout.
+func (c *reportCmd) ticket(a *app, loc string) error {
+	clients, err := loadStorage(a, loc, c.Input, c.Output)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(loc, clients)
+	if err != nil {
+		return err
+	}
+	files := filesFor(clients)
+	t, err := job.LoadTicket(a.ctx, store, files, c.Input, "")
+	if err != nil {
+		return err
+	}
+	write := t.WriteMarkdown
+	if c.Format == "html" {
+		write = t.WriteHTML
+	}
+	if c.Output == "" {
+		return write(a.stdout)
+	}
+	if err := files.Write(a.ctx, c.Output, write); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stderr, "%s report written to %s\n", c.Format, c.Output)
 	return err
 }

@@ -172,3 +172,33 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
+
+// TestReportTicket runs a job on the built binary and writes its
+// change-ticket report: the run is there with its ID and exit code, and
+// the chart is drawn from the series the run recorded in the checkpoint.
+func TestReportTicket(t *testing.T) {
+	bin := binary(t)
+	env := obsEnv(t)
+	pool := newObsPool(t, 40)
+	dir := t.TempDir()
+	cp := filepath.Join(dir, "checkpoint")
+	res := runObs(t, bin, env, pool.runArgs("--checkpoint", cp, "--report", filepath.Join(dir, "report.csv"),
+		"--summary", filepath.Join(dir, "summary.json"), "--format", "json")...)
+	var sum job.Summary
+	oneJSON(t, "run", res.stdout, &sum)
+	if res.code != 0 {
+		t.Fatalf("run exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	md := runObs(t, bin, env, "report", "--input", pool.input, "--checkpoint", cp, "--format", "markdown")
+	for _, want := range []string{"# Legacy SMS MFA migration of " + cognitotest.DefaultPoolID + " (apply)", "| " + sum.RunID + " | ", " | completed | 0 | ", "<svg ", "<polyline "} {
+		if md.code != 0 || !bytes.Contains(md.stdout, []byte(want)) {
+			t.Errorf("report --format markdown = %d, want %q in:\n%s\nstderr: %s", md.code, want, md.stdout, md.stderr)
+		}
+	}
+	out := filepath.Join(dir, "ticket.html")
+	htm := runObs(t, bin, env, "report", "--input", pool.input, "--checkpoint", cp, "--format", "html", "--output", out)
+	page := readFile(t, out)
+	if htm.code != 0 || !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) || !bytes.Contains(page, []byte("<svg ")) || len(htm.stdout) != 0 {
+		t.Errorf("report --format html --output = %d, stdout %q; file:\n%s", htm.code, htm.stdout, page)
+	}
+}
