@@ -43,13 +43,13 @@ func ticketState() (*checkpoint.State, string) {
 		{ID: "1a2b3c4d5e6f7a8b", Host: "ecs-task-1", Version: "v1.2.0", Started: start, Ended: start.Add(3*time.Minute + 10*time.Second),
 			Reason: StopMaxDuration, ExitCode: &exit4, Processed: 3,
 			Figures: map[string]float64{"read_rps_achieved": 9.5, "read_rps_configured": 10, "write_rps_achieved": 4.2, "write_rps_configured": 5, "read_throttles": 2},
-			Series: []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 540, Writes: 240}, {Start: 60, Seconds: 60, Reads: 600, Writes: 300, Throttles: 2}, {Start: 120, Seconds: 60, Reads: 480, Writes: 270}, {Start: 180, Seconds: 10, Reads: 50, Writes: 20}}},
+			Series:  []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 540, Writes: 240}, {Start: 60, Seconds: 60, Reads: 600, Writes: 300, Throttles: 2}, {Start: 120, Seconds: 60, Reads: 480, Writes: 270}, {Start: 180, Seconds: 10, Reads: 50, Writes: 20}}},
 		{ID: "2b3c4d5e6f7a8b9c", Host: "ecs-task-2", Version: "v1.2.0", Started: start.Add(2 * time.Hour), Processed: 1,
 			Series: []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 300, Writes: 120}}},
 		{ID: "3c4d5e6f7a8b9c0d", Host: "ecs-task-3", Version: "v1.2.1", Started: start.Add(4 * time.Hour), Ended: start.Add(4*time.Hour + 2*time.Minute),
 			Reason: StopCompleted, ExitCode: &exit3, Processed: 2,
 			Figures: map[string]float64{"read_rps_achieved": 10, "read_rps_configured": 10, "write_rps_achieved": 5, "write_rps_configured": 5},
-			Series: []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 600, Writes: 300}, {Start: 60, Seconds: 60, Reads: 420, Writes: 180}}},
+			Series:  []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 600, Writes: 300}, {Start: 60, Seconds: 60, Reads: 420, Writes: 180}}},
 		{ID: "4d5e6f7a8b9c0d1e", Host: "laptop", Started: start.Add(4*time.Hour + 30*time.Minute)}, // from before the series
 	}
 	return st, in

@@ -53,7 +53,7 @@ resumable.`
 type cli struct {
 	AWS         awsFlags         `embed:""`
 	Logging     logFlags         `embed:""`
-	VersionFlag kong.VersionFlag `name:"version" help:"Print the version and exit."`
+	VersionFlag kong.VersionFlag `name:"version" env:"-" help:"Print the version and exit."`
 
 	Preflight  preflightCmd  `cmd:"" help:"Check, changing nothing, that a run or an export will work: credentials, pool, permissions, outputs, quotas, cost."`
 	Selftest   selftestCmd   `cmd:"" help:"Prove in a scratch pool of your account that Cognito behaves as this tool assumes; deletes its users."`
