@@ -264,36 +264,40 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 }
 
 // narrowInterfaces are the interfaces through which the code calls AWS,
-// with the IAM service prefix of their operations.
+// with the IAM service prefix of their operations and the sample policy
+// that grants them. The policies follow the commands (least privilege):
+// the ECS task role runs only run, so ListUsers, which reads every user's
+// attributes, is in the workstation's policy with export.
 var narrowInterfaces = []struct {
 	prefix string
 	typ    reflect.Type
 	policy string // the sample policy that grants its actions
 }{
-	{"cognito-idp", reflect.TypeFor[cognito.API](), policyRun},
-	{"cognito-idp", reflect.TypeFor[cognito.ListUsersAPI](), policyRun},
+	{"cognito-idp", reflect.TypeFor[cognito.API](), policyRun},                  // run (job.Deps.Cognito)
+	{"cognito-idp", reflect.TypeFor[cognito.ListUsersAPI](), policyWorkstation}, // export (job.ExportDeps.Cognito)
 	{"s3", reflect.TypeFor[job.S3API](), policyRun},
 	{"s3", reflect.TypeFor[checkpoint.S3API](), policyRun},
-	{"cognito-idp", reflect.TypeFor[preflight.CognitoAPI](), policyRun},
+	{"cognito-idp", reflect.TypeFor[preflight.CognitoAPI](), policySplit},
 	{"s3", reflect.TypeFor[preflight.S3API](), policyRun},
 	{"cognito-idp", reflect.TypeFor[selftest.API](), policySelftest},
 }
 
-// The sample IAM policies: the run's (also export's and preflight's), and
-// the self-test's, for a scratch pool.
+// The sample IAM policies: the ECS task role's, which runs run; the
+// workstation's, which runs export and preflight; and the self-test's, for
+// a scratch pool. policySplit marks an interface whose methods go to the
+// task role when run calls them too, and to the workstation otherwise:
+// preflight probes what run and export call, and reads the pool
+// (DescribeUserPool) for its estimate.
 const (
-	policyRun      = "iam-policy.json"
-	policySelftest = "iam-policy-selftest.json"
+	policyRun         = "iam-policy.json"
+	policyWorkstation = "iam-policy-export.json"
+	policySelftest    = "iam-policy-selftest.json"
+	policySplit       = "split"
 )
 
-// impliedActions are permissions the code needs without calling the
-// operation: s3:ListBucket makes S3 answer NoSuchKey rather than
-// AccessDenied for a checkpoint that does not exist yet (see checkpoint.S3).
-var impliedActions = []string{"s3:ListBucket"}
-
-// codeActions returns the IAM actions of every operation the code can call
-// through the interfaces of policy ("" for every policy).
-func codeActions(policy string) []string {
+// ifaceActions returns the IAM actions of the methods of the interfaces of
+// policy, as listed in narrowInterfaces.
+func ifaceActions(policy string) map[string]bool {
 	set := map[string]bool{}
 	for _, ni := range narrowInterfaces {
 		if policy != "" && ni.policy != policy {
@@ -303,7 +307,31 @@ func codeActions(policy string) []string {
 			set[ni.prefix+":"+ni.typ.Method(i).Name] = true
 		}
 	}
-	if policy != policySelftest {
+	return set
+}
+
+// impliedActions are permissions the code needs without calling the
+// operation: s3:ListBucket makes S3 answer NoSuchKey rather than
+// AccessDenied for a checkpoint that does not exist yet (see checkpoint.S3).
+var impliedActions = []string{"s3:ListBucket"}
+
+// codeActions returns the IAM actions of every operation the code can call
+// that policy grants ("" for every policy).
+func codeActions(policy string) []string {
+	set := map[string]bool{}
+	switch policy {
+	case "":
+		set = ifaceActions("")
+	case policyRun, policyWorkstation, policySelftest:
+		set = ifaceActions(policy)
+	}
+	run := ifaceActions(policyRun)
+	for a := range ifaceActions(policySplit) {
+		if (policy == policyRun && run[a]) || (policy == policyWorkstation && !run[a]) {
+			set[a] = true
+		}
+	}
+	if policy == "" || policy == policyRun {
 		for _, a := range impliedActions {
 			set[a] = true
 		}
@@ -455,7 +483,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 	_, reportARN, _ := s3ARN(cfg.ReportLocation())
 	_, summaryARN, _ := s3ARN(cfg.SummaryLocation())
 	wantByResource := map[string][]string{
-		poolARN:         {"cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserMFAPreference", "cognito-idp:DescribeUserPool", "cognito-idp:ListUsers"},
+		poolARN:         {"cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserMFAPreference"},
 		inARN:           {"s3:GetObject"},
 		cpARN:           {"s3:GetObject", "s3:PutObject"},
 		cpARN + ".lock": {"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
@@ -483,6 +511,71 @@ func TestSampleIAMPolicy(t *testing.T) {
 				t.Errorf("s3:ListBucket condition s3:prefix = %v, want it limited to %s and its .lock", prefixes, cpKey)
 			}
 		}
+	}
+}
+
+// TestSampleExportPolicy checks the workstation's policy (export and
+// preflight): exactly the Cognito operations they call that the task role
+// does not need (ListUsers, DescribeUserPool), on the sample's pool only;
+// every operation the code calls is in one of the policies.
+func TestSampleExportPolicy(t *testing.T) {
+	want := codeActions(policyWorkstation)
+	all := slices.Concat(codeActions(policyRun), want, codeActions(policySelftest))
+	slices.Sort(all)
+	if all = slices.Compact(all); !slices.Equal(all, codeActions("")) {
+		t.Errorf("the policies grant %v, want every operation the code can call %v", all, codeActions(""))
+	}
+	if slices.Contains(codeActions(policyRun), "cognito-idp:ListUsers") || !slices.Contains(want, "cognito-idp:ListUsers") {
+		t.Errorf("ListUsers must be in the workstation's policy, not the task role's")
+	}
+	var p policy
+	readSampleJSON(t, policyWorkstation, &p)
+	_, env := sampleTask(t)
+	cfg := parseRunEnv(t, []string{"run"}, env).Run.config()
+	poolARN := "arn:aws:cognito-idp:us-east-1:111122223333:userpool/" + cfg.UserPoolID
+	var got []string
+	for _, st := range p.Statement {
+		if st.Effect != "Allow" || !slices.Equal(st.Resource, []string{poolARN}) {
+			t.Errorf("statement %s: %s on %v, want Allow on %s only", st.Sid, st.Effect, st.Resource, poolARN)
+		}
+		got = append(got, st.Action...)
+	}
+	if slices.Sort(got); !slices.Equal(got, want) {
+		t.Errorf("workstation policy actions = %v, want what export and preflight call beyond run %v", got, want)
+	}
+}
+
+// TestSampleTaskRoleTrust checks the task role's trust policy: only ECS
+// tasks assume it, and only for the sample's account and Region
+// (aws:SourceAccount, aws:SourceArn), so that another account's task
+// cannot be handed the role (the confused deputy).
+func TestSampleTaskRoleTrust(t *testing.T) {
+	var p struct {
+		Version   string
+		Statement []struct {
+			Effect    string
+			Principal struct{ Service string }
+			Action    string
+			Condition map[string]map[string]string
+		}
+	}
+	readSampleJSON(t, "task-role-trust-policy.json", &p)
+	if len(p.Statement) != 1 {
+		t.Fatalf("%d statements, want 1", len(p.Statement))
+	}
+	st := p.Statement[0]
+	if st.Effect != "Allow" || st.Principal.Service != "ecs-tasks.amazonaws.com" || st.Action != "sts:AssumeRole" {
+		t.Errorf("statement = %+v, want ecs-tasks.amazonaws.com allowed sts:AssumeRole", st)
+	}
+	if got := st.Condition["StringEquals"]["aws:SourceAccount"]; got != "111122223333" {
+		t.Errorf("aws:SourceAccount = %q, want the sample's account 111122223333", got)
+	}
+	if got := st.Condition["ArnLike"]["aws:SourceArn"]; got != "arn:aws:ecs:us-east-1:111122223333:*" {
+		t.Errorf("aws:SourceArn = %q, want ECS resources of the sample's account and Region", got)
+	}
+	readme := string(readFile(t, filepath.Join(repoRoot, "samples", "README.md")))
+	if !strings.Contains(readme, "--role-name cognito-mfa-migrate-task \\\n  --assume-role-policy-document file://samples/task-role-trust-policy.json") {
+		t.Errorf("samples/README.md does not create the task role with samples/task-role-trust-policy.json")
 	}
 }
 

@@ -110,6 +110,7 @@ func NewClient(cfg aws.Config, ro RetryOptions, optFns ...func(*cip.Options)) *c
 	}
 	opts := append([]func(*cip.Options){func(o *cip.Options) {
 		o.Retryer = NewRetryer(ro)
+		o.RetryMaxAttempts = 0 // AWS_MAX_ATTEMPTS would wrap Retryer and cut the throttling budget
 		o.APIOptions = append(o.APIOptions, bodyrace.Install)
 	}}, optFns...)
 	return cip.NewFromConfig(cfg, opts...)
