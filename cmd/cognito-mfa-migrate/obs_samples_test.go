@@ -749,14 +749,25 @@ func TestDockerfileMatchesCI(t *testing.T) {
 		}
 	}
 	for _, re := range []string{
-		`(?m)^FROM golang:1\.26\S* AS \w+$`,
+		// Pinned by digest; the build stage runs on the builder's platform
+		// and cross-compiles for the target.
+		`(?m)^FROM --platform=\$BUILDPLATFORM golang:1\.26@sha256:[0-9a-f]{64} AS \w+$`,
+		`(?m)^ARG TARGETOS$`,
+		`(?m)^ARG TARGETARCH$`,
+		`(?m)^RUN GOOS="\$\{TARGETOS\}" GOARCH="\$\{TARGETARCH\}" CGO_ENABLED=0 go build `,
 		`(?m)^COPY go\.mod go\.sum \./$\n(?:.*\n)*?^RUN go mod download$\n(?:.*\n)*?^COPY \. \.$`,
-		`(?m)^FROM gcr\.io/distroless/static-debian12:nonroot$`,
+		`(?m)^FROM gcr\.io/distroless/static-debian12:nonroot@sha256:[0-9a-f]{64}$`,
+		`(?m)^#   docker buildx imagetools inspect golang:1\.26 `,
 		`(?m)^USER nonroot:nonroot$`,
 		`(?m)^ENTRYPOINT \["/[^"]+"\]$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(docker) {
 			t.Errorf("Dockerfile does not match %s", re)
+		}
+	}
+	for _, label := range []string{"source", "version", "revision", "licenses", "title"} {
+		if !regexp.MustCompile(`(?m)^(?:LABEL|\s+)\s*org\.opencontainers\.image\.` + label + `="[^"]+"`).MatchString(docker) {
+			t.Errorf("Dockerfile has no org.opencontainers.image.%s label", label)
 		}
 	}
 	for _, want := range []string{"set -euo pipefail", "go vet ./...", `test -z "$(gofmt -l .)"`, "go test ./...", "go test -race ./job/... ./checkpoint/... ./cmd/..."} {
