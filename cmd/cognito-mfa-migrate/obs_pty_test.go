@@ -47,7 +47,7 @@ func startOnTerminal(t *testing.T, bin string, env []string, cols uint16, args .
 	}
 	p := &ptyProc{read: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(env, "TERM=xterm")
+	p.cmd.Env = append([]string{"TERM=xterm"}, env...) // env may set TERM: the last value wins
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, tty
 	if err := p.cmd.Start(); err != nil {
 		tty.Close()
@@ -219,5 +219,26 @@ func TestProgressNarrowTerminalStop(t *testing.T) {
 	// The last drawing ends its line: the summary starts on a line of its own.
 	if i := strings.LastIndex(term, draws[len(draws)-1]); !strings.HasPrefix(term[i+len(draws[len(draws)-1]):], "\r\n") {
 		t.Errorf("the last bar drawing is not followed by a new line; terminal:\n%q", term)
+	}
+}
+
+// TestProgressDumbTerminal checks that a terminal that cannot redraw a
+// line (TERM=dumb, as in Emacs shells and some CI consoles) gets progress
+// log lines instead of a bar.
+func TestProgressDumbTerminal(t *testing.T) {
+	bin := binary(t)
+	pool := newObsPool(t, 20)
+	dir := t.TempDir()
+	res := startOnTerminal(t, bin, append(obsEnv(t), "TERM=dumb"), 80, pool.runArgs("--checkpoint", dir+"/checkpoint",
+		"--report", dir+"/report.csv", "--summary", dir+"/summary.json")...).wait(t)
+	term := string(res.terminal)
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0; terminal:\n%q", res.code, term)
+	}
+	if len(barDraws(term)) > 0 {
+		t.Errorf("a bar on TERM=dumb; terminal:\n%q", term)
+	}
+	if !strings.Contains(term, "msg=progress") || !strings.Contains(term, " outcomes.") {
+		t.Errorf("no progress log line (with outcomes as key=value) on TERM=dumb; terminal:\n%q", term)
 	}
 }
