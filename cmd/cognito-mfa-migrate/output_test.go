@@ -83,6 +83,7 @@ func TestFormatJSON(t *testing.T) {
 	cp := filepath.Join(dir, "checkpoint")
 	files := []string{"--checkpoint", cp, "--report", filepath.Join(dir, "report.csv"), "--summary", filepath.Join(dir, "summary.json")}
 
+	var lastRun string
 	t.Run("run", func(t *testing.T) {
 		for _, logFormat := range []string{"json", "text"} {
 			res := runObs(t, bin, env, pool.runArgs(append(files, "--format", "json", "--log-format", logFormat, "--reset")...)...)
@@ -97,6 +98,7 @@ func TestFormatJSON(t *testing.T) {
 			if len(res.stderr) == 0 {
 				t.Errorf("stderr is empty: the logs belong there")
 			}
+			lastRun = sum.RunID
 		}
 	})
 	t.Run("run that fails before its summary", func(t *testing.T) {
@@ -119,6 +121,9 @@ func TestFormatJSON(t *testing.T) {
 		oneJSON(t, "status --format json", res.stdout, &st)
 		if res.code != 0 || st.Done != int64(len(pool.seeds)) || st.Calls["AdminGetUser"].Calls != int64(len(pool.seeds)) {
 			t.Errorf("status --format json = %d, %+v; want 0, %d rows done and AdminGetUser calls in the summary's shape", res.code, st, len(pool.seeds))
+		}
+		if st.ETA.RatesFrom != "run "+lastRun {
+			t.Errorf("status ETA rates from %q, want the rates the last run (%s) achieved", st.ETA.RatesFrom, lastRun)
 		}
 		old := runObs(t, bin, env, "status", "--checkpoint", cp, "--json")
 		if !bytes.Equal(old.stdout, res.stdout) {
