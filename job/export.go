@@ -344,10 +344,14 @@ func (e *exporter) summary(out string, err error) *ExportSummary {
 // minRateSeconds is the shortest time a rate is shown over.
 const minRateSeconds = 1.0
 
-// plural returns "1 page", "2 pages".
-func plural(n int64, unit string) string {
+// plural returns "1 page", "2 pages", and with a plural form given,
+// "1 retry", "2 retries".
+func plural(n int64, unit string, pluralForm ...string) string {
 	if n == 1 {
 		return "1 " + unit
+	}
+	if len(pluralForm) > 0 {
+		return strconv.FormatInt(n, 10) + " " + pluralForm[0]
 	}
 	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }

@@ -49,3 +49,22 @@ func TestExportSummaryText(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryTextSingulars checks the run summary's call line.
+func TestSummaryTextSingulars(t *testing.T) {
+	for _, tt := range []struct {
+		c    cognito.OpStats
+		want string
+	}{
+		{cognito.OpStats{Calls: 1, Retries: 1}, "AdminGetUser: 1 call, 1 retry, 0 throttled"},
+		{cognito.OpStats{Calls: 2, Retries: 3}, "AdminGetUser: 2 calls, 3 retries, 0 throttled"},
+	} {
+		var b strings.Builder
+		if err := (&Summary{Calls: map[string]cognito.OpStats{"AdminGetUser": tt.c}}).WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("WriteText = %q, want %q", b.String(), tt.want)
+		}
+	}
+}

@@ -155,7 +155,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  outcomes: %s\n", strings.Join(parts, ", "))
 	for _, op := range []cognito.Op{cognito.OpAdminGetUser, cognito.OpAdminSetUserMFAPreference} {
 		if c, ok := s.Calls[op.String()]; ok {
-			fmt.Fprintf(&b, "  %s: %d calls, %d retries, %d throttled, p50 %.0f ms, p99 %.0f ms\n", op, c.Calls, c.Retries, c.Throttled, c.P50Ms, c.P99Ms)
+			fmt.Fprintf(&b, "  %s: %s, %s, %d throttled, p50 %.0f ms, p99 %.0f ms\n", op, plural(c.Calls, "call"), plural(c.Retries, "retry", "retries"), c.Throttled, c.P50Ms, c.P99Ms)
 		}
 	}
 	for _, k := range []string{"read", "write"} {

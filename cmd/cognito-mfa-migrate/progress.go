@@ -233,8 +233,13 @@ func (l barLine) render(width int) string {
 		tail := nonEmpty(opt[:keep])
 		fixed := utf8.RuneCountInString(strings.Join(append(head, tail...), "  ")) + 2
 		if l.total >= 0 {
-			// bar: "[" + cells + "]" with at least 10 cells
-			if w := width - fixed - 2; w >= 10 {
+			// bar: "[" + cells + "]", of at least 20 cells while optional
+			// parts are shown (a part goes before the bar shrinks), 10 then
+			minCells := 20
+			if keep == 0 {
+				minCells = 10
+			}
+			if w := width - fixed - 2; w >= minCells {
 				w = min(w, 40)
 				cells := 0
 				if l.total > 0 {
