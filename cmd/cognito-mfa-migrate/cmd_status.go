@@ -79,7 +79,7 @@ type reportCmd struct {
 	DryRun     bool   `help:"The dry run's checkpoint (when derived from --input)."`
 	Output     string `help:"Where to write the report, a path or s3:// (default: the CSV as run names it; markdown and html go to stdout)." placeholder:"LOCATION"`
 	NoMask     bool   `help:"Show full phone numbers in the CSV report, for the rows a run with --no-mask recorded (never in logs, never in markdown or html)."`
-	Format     string `enum:"csv,markdown,html" default:"csv" help:"csv: the per-user report run writes. markdown, html: the change-ticket report (runs, times, exit codes, outcomes, calls, rates over time as an SVG chart, failed and rejected users shortened)."`
+	Format     string `enum:"csv,markdown,html" default:"csv" env:"COGNITO_MFA_MIGRATE_REPORT_FORMAT" help:"csv: the per-user report run writes. markdown, html: the change-ticket report (runs, times, exit codes, outcomes, calls, rates over time as an SVG chart, failed and rejected users shortened)."`
 }
 
 // Help is the report command's long help.

@@ -194,7 +194,10 @@ func TestReportTicket(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("run exit %d; stderr:\n%s", res.code, res.stderr)
 	}
-	md := runObs(t, bin, env, "report", "--input", pool.input, "--checkpoint", cp, "--format", "markdown")
+	// The format from the environment, as in a task definition; the
+	// --format of the other commands has its own variable.
+	md := runObs(t, bin, append(env, "COGNITO_MFA_MIGRATE_FORMAT=json", "COGNITO_MFA_MIGRATE_REPORT_FORMAT=markdown"),
+		"report", "--input", pool.input, "--checkpoint", cp)
 	for _, want := range []string{"# Legacy SMS MFA migration of " + cognitotest.DefaultPoolID + " (apply)", "| " + sum.RunID + " | ", " | completed | 0 | ", "<svg ", "<polyline "} {
 		if md.code != 0 || !bytes.Contains(md.stdout, []byte(want)) {
 			t.Errorf("report --format markdown = %d, want %q in:\n%s\nstderr: %s", md.code, want, md.stdout, md.stderr)
