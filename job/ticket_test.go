@@ -138,3 +138,19 @@ func TestDryRunCostPartial(t *testing.T) {
 		t.Errorf("summary text = %q, want the cost labelled partial", b.String())
 	}
 }
+
+// TestTicketChartOddSeries draws a chart from series this program would not
+// write (an empty interval, negative counts): they are left out, and no
+// NaN or infinity reaches the SVG.
+func TestTicketChartOddSeries(t *testing.T) {
+	tk := &Ticket{Runs: []checkpoint.Run{{ID: "r", Series: []checkpoint.Point{
+		{Start: 0, Seconds: 0, Reads: 5}, {Start: 0, Seconds: 60, Reads: -3}, {Start: 60, Seconds: 60, Reads: 120},
+	}}}}
+	svg := tk.chart()
+	if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") || !strings.Contains(svg, "<polyline") {
+		t.Errorf("chart = %s; want a line and no NaN or Inf", svg)
+	}
+	if got := (&Ticket{Runs: []checkpoint.Run{{ID: "r", Series: []checkpoint.Point{{Seconds: 0}}}}}).chart(); !strings.Contains(got, "No rate over time") {
+		t.Errorf("chart of nothing drawable = %s, want the explanation", got)
+	}
+}

@@ -45,14 +45,18 @@ func (t *Ticket) chart() string {
 			continue
 		}
 		base := total
-		for i, p := range r.Series {
+		first := true
+		for _, p := range r.Series {
+			if p.Seconds <= 0 || p.Start < 0 || p.Reads < 0 || p.Writes < 0 || p.Throttles < 0 {
+				continue // not written by this program: leave it out rather than draw nonsense
+			}
 			s := seg{
 				x0: base + float64(p.Start), x1: base + float64(p.Start+p.Seconds),
 				reads: float64(p.Reads) / float64(p.Seconds), writes: float64(p.Writes) / float64(p.Seconds),
 				throttles: p.Throttles,
 			}
-			if i == 0 {
-				s.runStart, s.runLabel = true, r.ID
+			if first {
+				s.runStart, s.runLabel, first = true, r.ID, false
 			}
 			segs = append(segs, s)
 			total = max(total, s.x1)
