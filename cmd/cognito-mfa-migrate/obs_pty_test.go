@@ -181,17 +181,21 @@ func TestProgressNarrowTerminalStop(t *testing.T) {
 	cp := filepath.Join(dir, "checkpoint")
 	p := startOnTerminal(t, bin, obsEnv(t), 80, pool.runArgs("--checkpoint", cp, "--report", dir+"/report.csv",
 		"--summary", dir+"/summary.json", "--read-rps", "40", "--write-rps", "40")...)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if d := barDraws(p.terminal()); len(d) > 0 {
-			if m := barRe.FindStringSubmatch(d[len(d)-1]); m[1] != "0" && m[1] != "" {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
+	// Wait for a drawing with rows done, then stop the run midway.
+	counted := func() bool {
+		d := barDraws(p.terminal())
+		return len(d) > 0 && barRe.FindStringSubmatch(d[len(d)-1])[1] != "0"
+	}
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for !counted() {
+		select {
+		case <-deadline.C:
 			t.Fatalf("no bar with a count after 30s; terminal:\n%q", p.terminal())
+		case <-tick.C:
 		}
-		time.Sleep(20 * time.Millisecond) // polling the terminal output
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
