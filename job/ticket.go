@@ -68,20 +68,22 @@ func LoadTicket(ctx context.Context, store checkpoint.Store, files Files, in, tm
 		return nil, err
 	}
 	opts := input.Options{UsernameColumn: st.Identity.Flags["username-column"]}
-	scan, err := input.ScanInput(ctx, open, in, opts, tmpDir)
+	scan, err := input.ScanInput(ctx, open.Open, in, opts, tmpDir)
 	if err != nil {
 		return nil, err
 	}
+	defer scan.Close()
 	if scan.SHA256 != st.Identity.InputSHA256 {
 		return nil, fmt.Errorf("%w: %s is not the input of checkpoint %s (sha256 %s, the checkpoint's is %s)",
 			input.ErrInput, in, store, short(scan.SHA256), short(st.Identity.InputSHA256))
 	}
-	return NewTicket(st, store.String(), in, open, opts)
+	open.Expect(scan.SHA256)
+	return NewTicket(ctx, st, store.String(), in, open.Open, opts)
 }
 
 // NewTicket returns the ticket of st, naming the users that failed or were
 // rejected from the input that open returns (named in, read with opts).
-func NewTicket(st *checkpoint.State, checkpointName, in string, open func() (io.ReadCloser, error), opts input.Options) (*Ticket, error) {
+func NewTicket(ctx context.Context, st *checkpoint.State, checkpointName, in string, open func(context.Context) (io.ReadCloser, error), opts input.Options) (*Ticket, error) {
 	t := &Ticket{
 		PoolID: st.Identity.PoolID, Mode: st.Identity.Mode, Input: in, InputSHA256: st.Identity.InputSHA256,
 		Checkpoint: checkpointName, Created: st.Created, Updated: st.Updated, Rows: int64(len(st.Rows)),
@@ -105,7 +107,7 @@ func NewTicket(st *checkpoint.State, checkpointName, in string, open func() (io.
 	if !listed {
 		return t, nil
 	}
-	f, err := open()
+	f, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}

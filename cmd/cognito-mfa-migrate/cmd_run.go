@@ -137,7 +137,7 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 	host, _ := os.Hostname()
 	sum, err := job.Run(a.ctx, cfg, job.Deps{
 		Cognito: clients.cognito, Watch: clients.watch, Store: store, Files: clients.files(), Logger: base,
-		OnProgress: prog.update, Host: host, Version: version, RunID: runID,
+		OnProgress: prog.update, Host: host, Version: programVersion(), RunID: runID,
 	})
 	if emf != nil && emf.Err() != nil {
 		log.Warn("metrics could not be written to stdout; the run was not affected", "error", emf.Err())

@@ -100,7 +100,7 @@ func (c *demoCmd) Run(a *app) error {
 		prog := newProgressSink(c.Progress, con, a.getenv, runLog, 5*time.Second, map[bool]string{true: "dry run", false: "migrating"}[dry])
 		sum, err := job.Run(a.ctx, cfg, job.Deps{
 			Cognito: cognito.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
-			Logger: log, OnProgress: prog.update, Host: "demo", Version: version, RunID: runID,
+			Logger: log, OnProgress: prog.update, Host: "demo", Version: programVersion(), RunID: runID,
 		})
 		if sum != nil {
 			_ = sum.WriteText(a.stderr)

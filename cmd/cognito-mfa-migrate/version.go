@@ -13,6 +13,13 @@ func (versionCmd) Run(a *app) error {
 	return err
 }
 
+// programVersion is the version this binary reports (see buildVersion),
+// recorded in the checkpoint's run history.
+func programVersion() string {
+	v, _ := buildVersion(version, commit, debug.ReadBuildInfo)
+	return v
+}
+
 // versionLine is what the version command and --version print.
 func versionLine() string {
 	v, c := buildVersion(version, commit, debug.ReadBuildInfo)
