@@ -67,6 +67,9 @@ func (c *statusCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
+	if c.JSON {
+		fmt.Fprintln(a.stderr, "cognito-mfa-migrate: status --json is deprecated: use --format json")
+	}
 	if c.JSON || c.Format == "json" {
 		return st.WriteJSON(a.stdout)
 	}

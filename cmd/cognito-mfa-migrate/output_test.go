@@ -126,8 +126,8 @@ func TestFormatJSON(t *testing.T) {
 			t.Errorf("status ETA rates from %q, want the rates the last run (%s) achieved", st.ETA.RatesFrom, lastRun)
 		}
 		old := runObs(t, bin, env, "status", "--checkpoint", cp, "--json")
-		if !bytes.Equal(old.stdout, res.stdout) {
-			t.Errorf("status --json (deprecated alias) = %s, want what --format json prints", old.stdout)
+		if !bytes.Equal(old.stdout, res.stdout) || !bytes.Contains(old.stderr, []byte("--json is deprecated")) {
+			t.Errorf("status --json (deprecated alias) = %s, stderr %q; want what --format json prints, and a deprecation note on stderr", old.stdout, old.stderr)
 		}
 	})
 	t.Run("export", func(t *testing.T) {
