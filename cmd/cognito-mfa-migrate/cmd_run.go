@@ -25,7 +25,7 @@ type runCmd struct {
 	WriteRPS       float64       `name:"write-rps" default:"${write_rps}" help:"AdminSetUserMFAPreference calls per second; Cognito's UserResourceUpdate quota is ${quota_write}/s, not adjustable, shared with production (0 = unlimited)."`
 	Workers        int           `default:"${workers}" help:"Most users in flight at once; the job sizes itself below this from the rates and the observed latency."`
 	MaxFailures    job.Threshold `default:"${max_failures}" help:"Stop (exit 1) when more users than this have failed: a count (50) or a percentage of the users processed so far, counted over at least 100 users (5%); 0 = never."`
-	MaxAttempts    int           `default:"${max_attempts}" help:"Attempts per call for 5xx answers, resets and timeouts (throttling is retried longer: the rate limiter paces it)."`
+	MaxAttempts    int           `default:"${max_attempts}" help:"Attempts per call for 5xx answers, resets and timeouts (throttling is retried longer: the rate limiter paces it). AWS_MAX_ATTEMPTS and AWS_RETRY_MODE do not apply to Cognito calls."`
 	CallTimeout    time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one Cognito or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
 	StallTimeout   time.Duration `default:"${stall_timeout}" help:"Stop (exit 1, naming the endpoint) when no call has been answered for this long while calls are being made (0 = never)."`
 	MaxDuration    time.Duration `help:"End this run after this long (a time-boxed slice), saving the checkpoint; exit 4 until the job is done." placeholder:"DURATION"`
