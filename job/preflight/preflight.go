@@ -441,7 +441,7 @@ func checkPool(ctx context.Context, r *Report, cfg Config, d Deps) (bool, int64)
 		return false, -1
 	case denied(code):
 		r.add("pool", StatusWarn, "DescribeUserPool was denied: the pool's size and MFA configuration are unknown (run does not need it)",
-			"grant cognito-idp:DescribeUserPool on "+poolARN(cfg.Region, r.Account, cfg.PoolID)+" for preflight (see samples/iam-policy.json)")
+			"grant cognito-idp:DescribeUserPool on "+poolARN(cfg.Region, r.Account, cfg.PoolID)+" for preflight (see samples/iam-policy-export.json)")
 		return true, -1
 	default:
 		r.add("pool", StatusFail, "DescribeUserPool failed: "+oneLine(err), fixFor(err))
@@ -483,7 +483,7 @@ func probe(r *Report, cfg Config, action string, needed bool, err error) {
 		if !needed {
 			st = StatusWarn
 		}
-		r.add(name, st, "denied: "+oneLine(err), fmt.Sprintf("grant cognito-idp:%s on %s (see samples/iam-policy.json)", action, arn))
+		r.add(name, st, "denied: "+oneLine(err), fmt.Sprintf("grant cognito-idp:%s on %s (see samples/%s)", action, arn, samplePolicy(action)))
 	case err == nil:
 		r.add(name, StatusWarn, "the probe user exists (unexpected)", "")
 	default:
@@ -512,6 +512,15 @@ func probeList(ctx context.Context, r *Report, cfg Config, d Deps, name string) 
 	filter := fmt.Sprintf("username = %q", name)
 	_, err := d.Cognito.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &cfg.PoolID, Filter: &filter, Limit: aws.Int32(1)})
 	probe(r, cfg, "ListUsers", cfg.Export || cfg.Input == "", err)
+}
+
+// samplePolicy names the sample policy that grants a Cognito action: the
+// ECS task role's for run's calls, the workstation's for export's ListUsers.
+func samplePolicy(action string) string {
+	if action == "ListUsers" {
+		return "iam-policy-export.json"
+	}
+	return "iam-policy.json"
 }
 
 // oneLine returns err's text on one line.
