@@ -3,7 +3,6 @@ package job
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+// update (-update) is declared in report_golden_test.go.
 
 // ticketState is a job of three runs: a slice stopped at --max-duration
 // with throttles, a run that crashed (no end recorded), and the run that
