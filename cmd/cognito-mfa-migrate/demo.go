@@ -112,6 +112,7 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "demo: done. Read the report: %s\n", filepath.Join(dir, "users.report.csv"))
 	fmt.Fprintf(a.stderr, "demo: see the job's progress as status shows it: cognito-mfa-migrate status --input %s\n", in)
+	fmt.Fprintf(a.stderr, "demo: and its change ticket (runs, outcomes, rates over time): cognito-mfa-migrate report --input %s --format markdown\n", in)
 	return nil
 }
 
