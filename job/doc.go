@@ -35,7 +35,9 @@
 // Files follow the flow and use only names declared at their level or
 // below: errors, mask, config, outcome, plan, row, files (with files_unix
 // and inputfile: the input pinned for the run), cells, report, summary,
-// status, metrics, gate, stopper, worker, dispatch, sizer, lease, recorder,
+// status, ticket (with ticketchart: the change-ticket report), metrics,
+// gate, stopper, worker, dispatch, sizer, lease, series (a run's calls per
+// minute), recorder,
 // run (with startup: what a run does between the lock and its first call),
 // export. Pacing is package job/pace; the AWS edge (client, retries,
 // the pacing middleware, fencing, error classification, per-operation

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,18 +342,6 @@ func (e *exporter) summary(out string, err error) *ExportSummary {
 
 // minRateSeconds is the shortest time a rate is shown over.
 const minRateSeconds = 1.0
-
-// plural returns "1 page", "2 pages", and with a plural form given,
-// "1 retry", "2 retries".
-func plural(n int64, unit string, pluralForm ...string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	if len(pluralForm) > 0 {
-		return strconv.FormatInt(n, 10) + " " + pluralForm[0]
-	}
-	return strconv.FormatInt(n, 10) + " " + unit + "s"
-}
 
 // WriteText writes the short human summary printed on stderr.
 func (s *ExportSummary) WriteText(w io.Writer) error {

@@ -17,8 +17,8 @@ import (
 var fileOrder = []string{
 	"errors.go", "mask.go", "config.go", "outcome.go", "plan.go", "row.go", "cells.go", "s3access.go",
 	"files_unix.go", "files_other.go", "inputfile.go", "files.go", "startup.go", "report.go", "summary.go",
-	"status.go", "metrics.go", "gate.go", "stopper.go", "worker.go", "dispatch.go", "sizer.go", "lease.go",
-	"recorder.go", "run.go", "export.go",
+	"status.go", "ticket.go", "ticketchart.go", "metrics.go", "gate.go", "stopper.go", "worker.go", "dispatch.go", "sizer.go", "lease.go",
+	"series.go", "recorder.go", "run.go", "export.go",
 }
 
 // fileUses returns, for every non-test Go file of the package in dir, the

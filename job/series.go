@@ -85,24 +85,6 @@ func (s *rateSeries) snapshot(elapsed time.Duration, c seriesCounts) []checkpoin
 	return out
 }
 
-// observeSeries adds the counters of this run so far to its series.
-func (r *recorder) observeSeries() {
-	if r.started.IsZero() {
-		return
-	}
-	_, calls := r.meter()
-	r.series.observe(time.Since(r.started), countsOf(calls))
-}
-
-// seriesSnapshot returns this run's series for a save, given its call
-// counters; nil before the run started.
-func (r *recorder) seriesSnapshot(calls map[string]int64) []checkpoint.Point {
-	if r.started.IsZero() {
-		return nil
-	}
-	return r.series.snapshot(time.Since(r.started), countsOf(calls))
-}
-
 // countsOf picks the series' counters from a run's call counters (the
 // cumulative stats' names, such as "AdminGetUser.attempts").
 func countsOf(calls map[string]int64) seriesCounts {

@@ -206,3 +206,15 @@ func describeStop(reason string) string {
 		return "stopped by an error"
 	}
 }
+
+// plural returns "1 page", "2 pages", and with a plural form given,
+// "1 retry", "2 retries".
+func plural(n int64, unit string, pluralForm ...string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	if len(pluralForm) > 0 {
+		return strconv.FormatInt(n, 10) + " " + pluralForm[0]
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
