@@ -93,7 +93,7 @@ var anonymousOps = map[string]bool{
 
 // moreOps are the operations added for preflight and the self-test.
 var moreOps = map[string]func(*Server, []byte) ([]byte, *apiError){
-	"ListUserPools":             (*Server).listUserPools,
+	"ListUserPools":             func(s *Server, b []byte) ([]byte, *apiError) { return s.listUserPools(b, "") },
 	"DescribeUserPool":          (*Server).describeUserPool,
 	"AdminDeleteUser":           (*Server).adminDeleteUser,
 	"AdminUpdateUserAttributes": (*Server).adminUpdateUserAttributes,

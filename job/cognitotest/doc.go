@@ -29,7 +29,11 @@
 //
 // A call signed (SigV4 credential scope) for another Region than the one a
 // pool ID names is answered ResourceNotFoundException, as real Cognito
-// answers for a pool that does not exist in the Region called. Deny makes an
+// answers for a pool that does not exist in the Region called, and
+// ListUserPools lists only the pools of the Region it is signed for, so one
+// Server stands for one account (AccountID) in several Regions behind one
+// endpoint; AddPool adds pools with a name, an MFA configuration and an
+// estimated number of users (PoolInfo). Deny makes an
 // operation fail with AccessDeniedException naming the action and the pool's
 // ARN, as a missing IAM permission does. SetQuirks makes the server disagree
 // with one documented or inferred behaviour (Quirks), so that a self-test can

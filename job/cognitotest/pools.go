@@ -69,15 +69,17 @@ func (s *Server) describeUserPool(body []byte) ([]byte, *apiError) {
 		EstimatedNumberOfUsers int
 		MfaConfiguration       string
 	}
+	name, users := s.describedLocked(p) // fleet.go
 	return mustMarshal(struct{ UserPool userPool }{userPool{
-		Id: p.id, Name: poolName(p.id), Arn: poolARN(p.id),
-		EstimatedNumberOfUsers: len(p.users), MfaConfiguration: s.mfaConfigLocked(p.id),
+		Id: p.id, Name: name, Arn: poolARN(p.id),
+		EstimatedNumberOfUsers: users, MfaConfiguration: s.mfaConfigLocked(p.id),
 	}}), nil
 }
 
-// listUserPools implements ListUserPools: every pool of the server, by ID,
+// listUserPools implements ListUserPools: every pool of the server in the
+// Region a request is signed for (see inRegion; "" for every pool), by ID,
 // MaxResults (1–60, required) at a time, NextToken an opaque offset.
-func (s *Server) listUserPools(body []byte) ([]byte, *apiError) {
+func (s *Server) listUserPools(body []byte, region string) ([]byte, *apiError) {
 	var in struct {
 		MaxResults *int
 		NextToken  *string
@@ -91,7 +93,9 @@ func (s *Server) listUserPools(body []byte) ([]byte, *apiError) {
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.pools))
 	for id := range s.pools {
-		ids = append(ids, id)
+		if inRegion(id, region) {
+			ids = append(ids, id)
+		}
 	}
 	s.mu.Unlock()
 	slices.Sort(ids)
@@ -110,9 +114,14 @@ func (s *Server) listUserPools(body []byte) ([]byte, *apiError) {
 	}
 	out.UserPools = []desc{}
 	end := min(start+*in.MaxResults, len(ids))
+	s.mu.Lock()
 	for _, id := range ids[start:end] {
-		out.UserPools = append(out.UserPools, desc{id, poolName(id)})
+		if p := s.pools[id]; p != nil {
+			name, _ := s.describedLocked(p)
+			out.UserPools = append(out.UserPools, desc{id, name})
+		}
 	}
+	s.mu.Unlock()
 	if end < len(ids) {
 		out.NextToken = strconv.Itoa(end)
 	}

@@ -117,6 +117,7 @@ type Server struct {
 	recording bool
 	st        stats
 	ext       extState // preflight and self-test support (access.go)
+	fleet     fleetState // pools of several Regions (fleet.go)
 }
 
 // NewServer starts and returns a new Server. The caller should call Close
@@ -282,7 +283,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp, apiErr := s.execute(op, body)
+	resp, apiErr := s.executeIn(signedRegion(r.Header.Get("Authorization")), op, body) // fleet.go
 
 	if d.kind == FaultResetAfter {
 		s.finish(rec, OutcomeResetAfter, 0, "", apiErr == nil)
