@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
@@ -39,20 +44,21 @@ type awsClients struct {
 
 // loadAWS loads the AWS configuration from the standard chain and builds the
 // Cognito client (and an S3 client when a location needs one). The Cognito
-// Region is --region, else the pool ID's Region, else the chain's.
+// Region is --region, else the pool ID's Region, else the chain's. With
+// --role-arn the Cognito client uses the assumed role's credentials; the
+// S3 client keeps the chain's.
 func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.RetryOptions, locations ...string) (*awsClients, error) {
-	opts := sdkLogOptions(f.log)
-	if f.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(f.Profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadConfig(ctx, f)
 	if err != nil {
-		return nil, explainConfigError(err, f.Profile)
-	}
-	if err := checkRegion(poolID, f.Region, cfg.Region); err != nil {
 		return nil, err
 	}
-	region := f.Region
+	region, err := oneRegion(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRegion(poolID, region, cfg.Region); err != nil {
+		return nil, err
+	}
 	if region == "" {
 		region = poolRegion(poolID)
 	}
@@ -67,11 +73,83 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.Retry
 	}
 	c := &awsClients{cfg: cfg}
 	c.watch = cognito.NewWatch(callTimeout(f))
-	c.cognito = newCognitoClient(cfg, f, region, retry, c.watch)
+	cognitoCfg, err := assumeRole(ctx, cfg, f.RoleARN, region)
+	if err != nil {
+		return nil, err
+	}
+	c.cognito = newCognitoClient(cognitoCfg, f, region, retry, c.watch)
 	if anyS3(locations) {
 		c.s3 = newS3Client(cfg, f, region)
 	}
 	return c, nil
+}
+
+// loadConfig loads the AWS configuration from the standard chain (and
+// --profile).
+func loadConfig(ctx context.Context, f awsFlags) (aws.Config, error) {
+	opts := sdkLogOptions(f.log)
+	if f.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(f.Profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, explainConfigError(err, f.Profile)
+	}
+	return cfg, nil
+}
+
+// oneRegion returns --region for the commands that work in one Region, ""
+// when it is not set.
+func oneRegion(f awsFlags) (string, error) {
+	switch len(f.Region) {
+	case 0:
+		return "", nil
+	case 1:
+		return f.Region[0], nil
+	}
+	return "", fmt.Errorf("%w: --region names %d Regions (%s); only pools takes more than one", job.ErrUsage, len(f.Region), strings.Join(f.Region, ", "))
+}
+
+// roleSessionName names the STS sessions of --role-arn in CloudTrail.
+const roleSessionName = "cognito-mfa-migrate"
+
+// assumeRole returns cfg with the credentials of roleARN, assumed with STS
+// (in region, through AWS_ENDPOINT_URL_STS if set) using cfg's credentials,
+// and refreshed before they expire; cfg itself when roleARN is "". The role
+// is assumed once here, so that a role the caller may not assume is a fatal
+// error before any work starts.
+func assumeRole(ctx context.Context, cfg aws.Config, roleARN, region string) (aws.Config, error) {
+	if roleARN == "" {
+		return cfg, nil
+	}
+	if a, err := arn.Parse(roleARN); err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
+		return cfg, fmt.Errorf("%w: --role-arn %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", job.ErrUsage, roleARN)
+	}
+	client := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		if o.Region == "" {
+			o.Region = region
+		}
+	})
+	assumed := cfg.Copy()
+	assumed.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = roleSessionName
+	}))
+	if _, err := assumed.Credentials.Retrieve(ctx); err != nil {
+		return cfg, &cognito.FatalError{Op: "assume role " + roleARN, Code: assumeCode(err), Err: err}
+	}
+	return assumed, nil
+}
+
+// assumeCode is the error code of a failed AssumeRole, for FatalError's hint.
+func assumeCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if ae.ErrorCode() == "AccessDenied" {
+			return "AccessDeniedException"
+		}
+		return ae.ErrorCode()
+	}
+	return "NoCredentials"
 }
 
 // anyS3 reports whether one of locs is an s3:// location.
@@ -111,15 +189,14 @@ func loadStorage(a *app, locs ...string) (*s3.Client, error) {
 	if !anyS3(locs) {
 		return nil, nil
 	}
-	opts := sdkLogOptions(a.cli.AWS.log)
-	if a.cli.AWS.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(a.cli.AWS.Profile))
-	}
-	cfg, err := config.LoadDefaultConfig(a.ctx, opts...)
+	cfg, err := loadConfig(a.ctx, a.cli.AWS)
 	if err != nil {
-		return nil, explainConfigError(err, a.cli.AWS.Profile)
+		return nil, err
 	}
-	region := a.cli.AWS.Region
+	region, err := oneRegion(a.cli.AWS)
+	if err != nil {
+		return nil, err
+	}
 	if region == "" {
 		region = cfg.Region
 	}

@@ -59,6 +59,7 @@ type cli struct {
 	Selftest   selftestCmd   `cmd:"" help:"Prove in a scratch pool of your account that Cognito behaves as this tool assumes; deletes its users."`
 	Run        runCmd        `cmd:"" help:"Migrate the users of a CSV (use --dry-run first)."`
 	Export     exportCmd     `cmd:"" help:"Write the CSV of users with legacy MFA options, from ListUsers."`
+	Pools      poolsCmd      `cmd:"" help:"List the user pools of one or more Regions, or write the fleet manifest."`
 	Status     statusCmd     `cmd:"" help:"Show the progress of a checkpoint: counts, remaining rows, ETA, runs."`
 	Report     reportCmd     `cmd:"" help:"Rebuild the per-user report from a checkpoint and its input."`
 	Demo       demoCmd       `cmd:"" help:"Run the whole flow against a simulated pool: no AWS account needed."`
@@ -68,10 +69,11 @@ type cli struct {
 
 // awsFlags are the AWS settings shared by the commands that call AWS.
 type awsFlags struct {
-	Region      string `help:"AWS Region of the pool; it must be the Region the pool ID starts with, and so must AWS_REGION when set (default: the pool ID's Region)." placeholder:"REGION"`
-	Profile     string `help:"AWS shared-config profile to use." placeholder:"NAME"`
-	EndpointURL string `name:"endpoint-url" help:"Cognito endpoint URL (testing, VPC endpoints)." placeholder:"URL"`
-	S3Endpoint  string `name:"s3-endpoint-url" env:"COGNITO_MFA_MIGRATE_S3_ENDPOINT_URL" help:"S3 endpoint URL for s3:// locations (S3-compatible stores, testing); uses path-style addressing." placeholder:"URL"`
+	Region      []string `help:"AWS Region of the pool; it must be the Region the pool ID starts with, and so must AWS_REGION when set, unless --region is (default: the pool ID's Region). pools takes several: repeat the flag or separate them with commas." placeholder:"REGION"`
+	RoleARN     string   `name:"role-arn" help:"IAM role to assume (AWS STS AssumeRole) for the Cognito calls, to reach a pool in another account; S3 locations keep the caller's own credentials." placeholder:"ARN"`
+	Profile     string   `help:"AWS shared-config profile to use." placeholder:"NAME"`
+	EndpointURL string   `name:"endpoint-url" help:"Cognito endpoint URL (testing, VPC endpoints)." placeholder:"URL"`
+	S3Endpoint  string   `name:"s3-endpoint-url" env:"COGNITO_MFA_MIGRATE_S3_ENDPOINT_URL" help:"S3 endpoint URL for s3:// locations (S3-compatible stores, testing); uses path-style addressing." placeholder:"URL"`
 
 	// log receives the AWS SDK's own log entries (not a flag: kong skips
 	// unexported fields). A command sets it before loading AWS; nil
@@ -211,6 +213,7 @@ func defaultVars() kong.Vars {
 		"stall_timeout":      job.DefaultStallTimeout.String(),
 		"save_every":         strconv.Itoa(job.DefaultSaveEvery),
 		"save_interval":      job.DefaultSaveInterval.String(),
+		"pool_read_rps":      f(job.DefaultPoolReadRPS),
 		"lock_ttl":           job.DefaultLockTTL.String(),
 		"progress_interval":  job.DefaultProgressInterval.String(),
 		"metrics_interval":   job.DefaultMetricsInterval.String(),

@@ -32,14 +32,15 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 var flagInHelp = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9][a-z0-9-]*)`)
 
 // explicitEnvs are the flags whose variable is not derived from the flag's
-// name, by command and flag: report's --format takes other values than the
-// --format of run, export and status, so it cannot share their variable.
-var explicitEnvs = map[string]string{"report --format": "COGNITO_MFA_MIGRATE_REPORT_FORMAT"}
+// name, by command and flag: report's and pools' --format take other values
+// than the --format of run, export and status, so they cannot share their
+// variable.
+var explicitEnvs = map[string]string{"report --format": "COGNITO_MFA_MIGRATE_REPORT_FORMAT", "pools --format": "COGNITO_MFA_MIGRATE_POOLS_FORMAT"}
 
 // TestHelpNamesEnvVars checks that the help of every command names the
 // environment variable of each of its flags.
 func TestHelpNamesEnvVars(t *testing.T) {
-	for _, cmd := range []string{"", "run", "export", "status", "report", "demo", "version", "completion"} {
+	for _, cmd := range []string{"", "run", "export", "pools", "status", "report", "demo", "version", "completion"} {
 		t.Run("help "+cmd, func(t *testing.T) {
 			args := []string{"--help"}
 			if cmd != "" {

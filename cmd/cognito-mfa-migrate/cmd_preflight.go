@@ -114,7 +114,9 @@ func (c *preflightCmd) Run(a *app) error {
 	if cfg.Profile == "" {
 		cfg.Profile = a.getenv("AWS_PROFILE")
 	}
-	cfg.Region = f.Region
+	if cfg.Region, err = oneRegion(f); err != nil {
+		return err
+	}
 	if cfg.Region == "" {
 		cfg.Region = awsCfg.Region
 	}
@@ -125,7 +127,14 @@ func (c *preflightCmd) Run(a *app) error {
 		return usageErr("no AWS Region: pass --region or set AWS_REGION")
 	}
 	clients := awsClientsFor(awsCfg, f, cfg.Region, locs...)
-	deps := preflight.Deps{Cognito: clients.cognito, STS: sts.NewFromConfig(awsCfg, func(o *sts.Options) { o.Region = cfg.Region })}
+	// With --role-arn, Cognito (and the identity preflight reports) are the
+	// assumed role's; S3 stays the caller's.
+	roleCfg, err := assumeRole(a.ctx, awsCfg, f.RoleARN, cfg.Region)
+	if err != nil {
+		return err
+	}
+	clients.cognito = newCognitoClient(roleCfg, f, cfg.Region, cognito.RetryOptions{MaxAttempts: 2, MaxThrottleAttempts: 4}, clients.watch)
+	deps := preflight.Deps{Cognito: clients.cognito, STS: sts.NewFromConfig(roleCfg, func(o *sts.Options) { o.Region = cfg.Region })}
 	if clients.s3 != nil {
 		deps.S3 = clients.s3
 	}

@@ -116,7 +116,7 @@ type Server struct {
 	quotas    map[Category]*rate.Limiter
 	recording bool
 	st        stats
-	ext       extState // preflight and self-test support (access.go)
+	ext       extState   // preflight and self-test support (access.go)
 	fleet     fleetState // pools of several Regions (fleet.go)
 }
 
