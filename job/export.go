@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
@@ -44,12 +43,13 @@ type ExportConfig struct {
 	All              bool          // write every user, not only those with legacy MFA options
 	ListRPS          float64       // ListUsers calls per second; 0 means unlimited
 	CallTimeout      time.Duration // longest wait for the answer to one attempt; 0 means none
+	Chains           int           // ListUsers chains listed in parallel: 1, 16 or 256 (see listChains)
 	ProgressInterval time.Duration // how often ExportDeps.OnProgress is called
 }
 
 // DefaultExportConfig returns an ExportConfig holding every default.
 func DefaultExportConfig() ExportConfig {
-	return ExportConfig{ListRPS: DefaultListRPS, CallTimeout: DefaultCallTimeout, ProgressInterval: DefaultProgressInterval}
+	return ExportConfig{ListRPS: DefaultListRPS, CallTimeout: DefaultCallTimeout, ProgressInterval: DefaultProgressInterval, Chains: DefaultListChains}
 }
 
 // Validate checks the configuration before any call is made. Errors wrap
@@ -63,6 +63,8 @@ func (c *ExportConfig) Validate() error {
 		return fmt.Errorf("%w: --list-rps must be a positive number of requests per second (0 = unlimited)", ErrUsage)
 	case c.ProgressInterval <= 0:
 		return fmt.Errorf("%w: --progress-interval must be positive", ErrUsage)
+	case chainPrefixes(c.Chains) == nil:
+		return fmt.Errorf("%w: --list-chains must be 1, 16 or 256", ErrUsage)
 	}
 	return nil
 }
@@ -208,34 +210,8 @@ func (e *exporter) write(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := cip.NewListUsersPaginator(e.api, &cip.ListUsersInput{UserPoolId: aws.String(e.cfg.UserPoolID)},
-		func(o *cip.ListUsersPaginatorOptions) { o.Limit = listUsersPageSize })
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return e.listError(ctx, err)
-		}
-		e.pages.Add(1)
-		for i := range page.Users {
-			rec, legacy, sms := exportRecord(&page.Users[i])
-			e.users.Add(1)
-			if legacy {
-				e.legacy.Add(1)
-			}
-			if sms {
-				e.legacySMS.Add(1)
-				if !rec.HasPhone {
-					e.legacySMSNoPhone.Add(1)
-				}
-			}
-			if !legacy && !e.cfg.All {
-				continue
-			}
-			if err := ew.Write(rec); err != nil {
-				return fmt.Errorf("write the export: %w", err)
-			}
-			e.rows.Add(1)
-		}
+	if err := e.listChains(ctx, ew); err != nil {
+		return err
 	}
 	if err := ew.Flush(); err != nil {
 		return fmt.Errorf("write the export: %w", err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func testExportConfig(out string) ExportConfig {
 	return cfg
 }
 
-func readExport(t *testing.T, path string) []input.ExportRecord {
+func readExport(t testing.TB, path string) []input.ExportRecord {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -108,7 +109,7 @@ func readExport(t *testing.T, path string) []input.ExportRecord {
 	return decodeExport(t, f)
 }
 
-func decodeExport(t *testing.T, r io.Reader) []input.ExportRecord {
+func decodeExport(t testing.TB, r io.Reader) []input.ExportRecord {
 	t.Helper()
 	var recs []input.ExportRecord
 	br := bufio.NewReader(r)
@@ -183,7 +184,7 @@ func runOn(t *testing.T, srv *cognitotest.Server, in string) *Summary {
 
 // TestExportThenRun is the export's purpose: on a pool of 10,000 users of
 // which 10% have legacy MFA options, export then run makes
-// ceil(10,000/60) ListUsers calls and reads only the legacy users, and
+// one ListUsers call per 60 users of each chain and reads only the legacy users, and
 // leaves the pool as a run over every username does.
 func TestExportThenRun(t *testing.T) {
 	const n = 10_000
@@ -196,9 +197,9 @@ func TestExportThenRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Export() = %v, want success", err)
 	}
-	wantPages := (n + listUsersPageSize - 1) / listUsersPageSize
+	wantPages := chainPages(t, srv, users, DefaultListChains)
 	if got := srv.Calls("ListUsers"); got != wantPages {
-		t.Errorf("ListUsers calls = %d, want ceil(%d/%d) = %d", got, n, listUsersPageSize, wantPages)
+		t.Errorf("ListUsers calls = %d, want the sum over the 16 chains of ceil(users/%d) = %d", got, listUsersPageSize, wantPages)
 	}
 	if sum.Users != n || sum.Legacy != n/10 || sum.Rows != n/10 || sum.Pages != int64(wantPages) || sum.ListUsers.Calls != int64(wantPages) || !sum.Written {
 		t.Errorf("summary = users %d, legacy %d, rows %d, calls %d, written %v; want %d, %d, %d, %d, true",
@@ -285,7 +286,7 @@ func TestExportContents(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Export() = %v", err)
 			}
-			want := wantRecords(users, all)
+			want := wantRecords(chainOrder(t, srv, users), all)
 			if d := cmp.Diff(want, readExport(t, out)); d != "" {
 				t.Errorf("export (-want +got):\n%s", d)
 			}
@@ -315,13 +316,13 @@ func TestExportContents(t *testing.T) {
 // at, as a signal would.
 type cancelingLister struct {
 	cognito.ListUsersAPI
-	at, n  int
+	at     int32
+	n      atomic.Int32
 	cancel context.CancelFunc
 }
 
 func (c *cancelingLister) ListUsers(ctx context.Context, in *cip.ListUsersInput, optFns ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
-	c.n++
-	if c.n == c.at {
+	if c.n.Add(1) == c.at {
 		c.cancel()
 	}
 	return c.ListUsersAPI.ListUsers(ctx, in, optFns...)
@@ -343,7 +344,9 @@ func TestExportInterrupted(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			lister := &cancelingLister{ListUsersAPI: exportClient(srv), at: 4, cancel: cancel}
-			sum, err := Export(ctx, testExportConfig(out), ExportDeps{Cognito: lister})
+			cfg := testExportConfig(out)
+			cfg.Chains = 1 // one call at a time: the pages before the signal are known
+			sum, err := Export(ctx, cfg, ExportDeps{Cognito: lister})
 			if !errors.Is(err, ErrExportStopped) || !errors.Is(err, ErrStopped) || ExitCode(err) != 4 || !strings.Contains(err.Error(), "NOT written") {
 				t.Fatalf("Export() = %v (exit %d), want ErrExportStopped saying the output was NOT written (exit 4)", err, ExitCode(err))
 			}
@@ -448,6 +451,9 @@ func TestExportThrottled(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "users.csv")
 			cfg := testExportConfig(out)
 			cfg.All = true
+			// Configured at twice the quota (not 125 times: the 16 chains
+			// would spend their retries while the rate is cut down to it).
+			cfg.ListRPS = 80
 			sum, err := Export(t.Context(), cfg, ExportDeps{Cognito: exportClient(srv)})
 			if err != nil {
 				t.Fatalf("Export() = %v, want success", err)
@@ -459,7 +465,7 @@ func TestExportThrottled(t *testing.T) {
 			if got := len(readExport(t, out)); got != n || sum.Users != n {
 				t.Errorf("export has %d rows, summary %d users; want %d", got, sum.Users, n)
 			}
-			if pages := int64(n / listUsersPageSize); sum.ListUsers.Calls != pages || st.OK != int(pages) {
+			if pages := int64(chainPages(t, srv, tenthLegacy(n), cfg.Chains)); sum.ListUsers.Calls != pages || st.OK != int(pages) {
 				t.Errorf("pages = %d calls, %d answered; want %d each", sum.ListUsers.Calls, st.OK, pages)
 			}
 			if sum.ListUsers.Throttled != int64(st.Throttled) || sum.Rate.Throttles != int64(st.Throttled) {
@@ -502,7 +508,7 @@ func TestExportS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer obj.Body.Close()
-	if d := cmp.Diff(wantRecords(users, false), decodeExport(t, obj.Body)); d != "" {
+	if d := cmp.Diff(wantRecords(chainOrder(t, srv, users), false), decodeExport(t, obj.Body)); d != "" {
 		t.Errorf("S3 export (-want +got):\n%s", d)
 	}
 }

@@ -19,6 +19,7 @@ type exportCmd struct {
 	All              bool          `help:"List every user in the file, not only those with legacy MFA options (run still reads only the latter)."`
 	ListRPS          float64       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited)."`
 	CallTimeout      time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one ListUsers or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
+	ListChains       int           `name:"list-chains" enum:"1,16,256" default:"16" help:"ListUsers pagination chains listed in parallel (Filter sub ^= \"0\" … \"f\"), so that latency does not cap the rate below --list-rps: 1, 16 or 256."`
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
 	NoPreflight      bool          `help:"Skip the checks made before the first call: a local output folder is writable, and the pool exists and may be listed (one ListUsers call)."`
@@ -57,6 +58,14 @@ consistent. With --all the file lists every user; run records those without
 legacy options as no_legacy_mfa without reading them (run --read-all reads
 them anyway).
 
+The pool is listed as 16 disjoint chains (users whose sub starts with 0, 1,
+... f) paged in parallel under the one --list-rps limit, so that Cognito's
+latency does not hold the rate below it; the file lists the chains one
+after another, so two exports of an unchanged pool are identical. Users
+created while the export runs may or may not be listed (run the export
+again later for them); users deleted while it runs may still be listed
+(run records them not_found). ListUsers is eventually consistent.
+
 The output is written to a temporary file and appears only once every user
 has been listed, so a file that exists is complete. An interrupted export
 (Ctrl-C, SIGTERM) exits 4 and writes nothing (a previous file stays as it
@@ -65,7 +74,7 @@ was); run it again, it starts over. IAM: cognito-idp:ListUsers on the pool.`
 
 func (c *exportCmd) config() job.ExportConfig {
 	cfg := job.DefaultExportConfig()
-	cfg.UserPoolID, cfg.Output, cfg.All, cfg.ListRPS = c.UserPoolID, c.Output, c.All, c.ListRPS
+	cfg.UserPoolID, cfg.Output, cfg.All, cfg.ListRPS, cfg.Chains = c.UserPoolID, c.Output, c.All, c.ListRPS, c.ListChains
 	cfg.CallTimeout = c.CallTimeout
 	cfg.ProgressInterval = snapshotInterval
 	return cfg
