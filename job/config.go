@@ -153,6 +153,7 @@ type Config struct {
 
 	ProgressInterval time.Duration // how often progress is reported
 	TempDir          string        // scratch space for the input scan; "" = os.TempDir()
+	InterimReport    string        // when a stopped run writes the report: "" or InterimReportAuto, ...Always, ...End
 }
 
 // DefaultConfig returns a Config holding every default.
@@ -223,7 +224,7 @@ func (c *Config) Validate() error {
 	case c.ProgressInterval <= 0:
 		return fmt.Errorf("%w: --progress-interval must be positive", ErrUsage)
 	}
-	return nil
+	return validInterimReport(c.InterimReport)
 }
 
 // Mode is "dry-run" or "apply".

@@ -133,7 +133,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	logTakeover(r.log, r.d.Store.String(), r.lease.lock)
 	cleanLeftovers(r.log, &r.cfg, r.d.Store)
 
-	r.scan, err = input.ScanInput(ctx, in.Open, r.cfg.Input, r.inputOptions(), r.cfg.TempDir)
+	r.scan, err = r.scanInput(ctx, in.Open) // scancache.go
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: interrupted while reading the input, before any call", ErrStopped)
@@ -533,12 +533,16 @@ func (r *runner) writeOutputs(ctx context.Context, sum *Summary, deadline time.T
 		skip("report and summary")
 		return nil
 	}
+	reportNow := r.reportNow(sum) // interim.go: sets sum.ReportNote when the report waits for the job's end
 	if err := r.d.Files.Write(ctx, r.cfg.SummaryLocation(), sum.WriteJSON); err != nil {
 		if ctx.Err() != nil {
 			skip("report and summary")
 			return nil
 		}
 		return fmt.Errorf("summary %s: %w", r.cfg.SummaryLocation(), err)
+	}
+	if !reportNow {
+		return nil
 	}
 	err := r.d.Files.Write(ctx, r.cfg.ReportLocation(), func(w io.Writer) error {
 		return writeReport(ctx, ctxWriter{ctx, w}, r.in.Open, r.cfg.Input, r.inputOptions(), r.rec.state, r.scan.Duplicates, r.cfg.NoMask)

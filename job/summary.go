@@ -43,6 +43,7 @@ type Summary struct {
 	InputFormat     string                      `json:"input_format"`
 	Checkpoint      string                      `json:"checkpoint"`
 	Report          string                      `json:"report"`
+	ReportNote      string                      `json:"report_note,omitempty"` // set when this run did not write the report
 	SummaryFile     string                      `json:"summary"`
 	Started         time.Time                   `json:"started"`
 	Ended           time.Time                   `json:"ended"`
@@ -170,7 +171,11 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  the real run will make %s%d AdminGetUser calls (each user read counts as a monthly active user) and %d AdminSetUserMFAPreference calls:\n", map[bool]string{true: "about ", false: ""}[c.Partial], c.AdminGetUserCalls, c.WriteCalls)
 		fmt.Fprintf(&b, "    about %s at the configured rates, %s at Cognito's full default quota (which production shares)\n", c.AtConfiguredRates.Text, c.AtFullQuota.Text)
 	}
-	fmt.Fprintf(&b, "  report: %s\n  summary: %s\n", s.Report, s.SummaryFile)
+	if s.ReportNote != "" {
+		fmt.Fprintf(&b, "  report: %s %s\n  summary: %s\n", s.Report, s.ReportNote, s.SummaryFile)
+	} else {
+		fmt.Fprintf(&b, "  report: %s\n  summary: %s\n", s.Report, s.SummaryFile)
+	}
 	fmt.Fprintf(&b, "  checkpoint: %s\n", s.Checkpoint)
 	if s.Error != "" {
 		fmt.Fprintf(&b, "  error: %s\n", s.Error)

@@ -35,6 +35,7 @@ type runCmd struct {
 	UsernameColumn string        `help:"CSV column holding the username (default: username, or cognito:username in a Cognito import CSV)." placeholder:"NAME"`
 	NoMask         bool          `help:"Show full phone numbers in the report (never in logs); the checkpoint then holds them too: protect both."`
 	NoPreflight    bool          `help:"Skip the checks made before the first call: the input is a CSV of users, local output folders are writable, an S3 checkpoint is readable, and on a job's first run the pool exists and may be read (one AdminGetUser of a user that does not exist: no MAU)."`
+	InterimReport  string        `enum:"auto,always,end" default:"auto" help:"When a run that stops early (exit 4) writes the report: auto when it costs little next to the run's work (input of at most 100,000 rows, or at most 100 rows per row this run recorded), always, or only at the end of the job (end). A finished job always has it; report rebuilds it any time."`
 
 	ShutdownTimeout  time.Duration `default:"${shutdown_timeout}" help:"The stop budget: on SIGTERM/SIGINT or a slice's end, calls in flight get half of it, then the checkpoint is saved, the lock released, and the summary and report written if time is left (keep it under ECS's stopTimeout)."`
 	SaveEvery        int           `default:"${save_every}" help:"Save the checkpoint after this many rows or after --save-interval, whichever comes first."`
@@ -58,6 +59,7 @@ func (c *runCmd) config() job.Config {
 	cfg.Verify, cfg.ReadAll, cfg.UsernameColumn, cfg.NoMask = c.Verify, c.ReadAll, c.UsernameColumn, c.NoMask
 	cfg.ShutdownTimeout, cfg.SaveEvery, cfg.SaveInterval, cfg.LockTTL = c.ShutdownTimeout, c.SaveEvery, c.SaveInterval, c.LockTTL
 	cfg.ProgressInterval = snapshotInterval
+	cfg.InterimReport = c.InterimReport
 	return cfg
 }
 
