@@ -39,21 +39,18 @@ type dispatcher struct {
 	maxUsers int  // rows this run may take; 0 = no limit
 	gate     *gate
 	stop     func(reason string, err error)
+	marks    []input.Mark // where a Reader can start (resume.go)
 }
 
 // run dispatches until the input ends, ctx ends, or maxUsers rows were
 // taken (then it asks the run to stop). It returns an error only for an
 // input that cannot be read.
 func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results chan<- result) error {
-	f, err := d.open(ctx)
+	rd, closeInput, err := d.reader(ctx) // resume.go
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	rd, err := input.NewReader(f, d.name, d.opts)
-	if err != nil {
-		return err
-	}
+	defer closeInput()
 	dups, err := d.dups.Cursor()
 	if err != nil {
 		return err

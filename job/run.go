@@ -264,6 +264,7 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 		done: newDoneSet(r.rec.state.Rows), // before the recorder starts changing the rows
 		dups: r.scan.Duplicates, readAll: r.cfg.ReadAll, maxUsers: r.cfg.MaxUsers,
 		gate: r.gate, stop: stop.stop,
+		marks: r.scan.Marks, // resume.go
 	}
 
 	jobs := make(chan input.Row)

@@ -32,11 +32,13 @@ const sliceBenchRows = 5_000_000
 //   - s-outside-calls: the slice's wall time less the span from its first
 //     Cognito call to the end of its last (the calls themselves run back to
 //     back in between), for slices after the first (the scan is cached);
+//
 //   - first-slice-s-outside-calls: the same for the first slice of the job
 //     on this machine, which scans the input and stores the scan;
+//
 //   - s-in-calls: the span of the 1,000 users' calls.
 //
-//	go test ./job -run '^$' -bench BenchmarkSlice -benchtime 3x -timeout 30m
+//     go test ./job -run '^$' -bench BenchmarkSlice -benchtime 3x -timeout 30m
 func BenchmarkSlice(b *testing.B) {
 	dir := b.TempDir()
 	in, sum := sliceBenchInput(b, dir, sliceBenchRows)

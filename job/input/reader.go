@@ -98,6 +98,11 @@ type Reader struct {
 	index    int
 	lastLine int   // Line of the last row returned
 	err      error // sticky: io.EOF or a fatal *Error
+
+	// Starting mid-file (NewReaderAt, resume.go).
+	bom       int64 // length of the byte order mark skipped, for Offset
+	wantLine  int   // the Line the first row must get; 0 when not resumed
+	lineDelta int   // added to the lines the stream counts
 }
 
 // NewReader reads the header of the input r, whose name is used in errors,
@@ -170,6 +175,10 @@ func (r *Reader) Next() (Row, error) {
 	}
 	row.Index = r.index
 	r.index++
+	if r.wantLine > 0 {
+		r.lineDelta, r.wantLine = r.wantLine-row.Line, 0
+	}
+	row.Line += r.lineDelta
 	r.lastLine = row.Line
 	return row, nil
 }
@@ -185,6 +194,9 @@ func (r *Reader) readErr(err error) *Error {
 }
 
 func (r *Reader) fail(line int, field, msg string, err error) *Error {
+	if line > 0 {
+		line += r.lineDelta
+	}
 	return &Error{File: r.name, Line: line, Field: field, Msg: msg, Err: err}
 }
 
@@ -277,6 +289,7 @@ func (r *Reader) findHeader() (line, prefix int, hdr []byte, err error) {
 	}
 	if bytes.HasPrefix(head, utf8BOM) {
 		_, _ = r.br.Discard(len(utf8BOM)) // already buffered: cannot fail
+		r.bom = int64(len(utf8BOM))
 		head = head[len(utf8BOM):]
 	}
 	if len(head) == 0 {

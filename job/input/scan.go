@@ -36,6 +36,9 @@ type Scan struct {
 	// exactly (after trimming); invalid rows are not considered. It is
 	// never nil.
 	Duplicates *Duplicates
+	// Marks are places where a Reader can start (NewReaderAt): every
+	// MarkEvery-th record, in order. Empty for a Cognito import file.
+	Marks []Mark
 }
 
 // Close removes the scan's temporary files. It is safe to call more than
@@ -119,7 +122,7 @@ func scanInput(ctx context.Context, open func(context.Context) (io.ReadCloser, e
 	if err != nil {
 		return nil, err
 	}
-	sc.SHA256, sc.Rows, sc.Format, sc.Origin = first.sha256, first.rows, first.format, first.origin
+	sc.SHA256, sc.Rows, sc.Format, sc.Origin, sc.Marks = first.sha256, first.rows, first.format, first.origin, first.marks
 
 	cand, ncand, err := candidates(hashes, sc.Rows)
 	if err != nil {
@@ -181,6 +184,7 @@ type pass struct {
 	rows   int
 	format Format
 	origin string
+	marks  []Mark
 }
 
 // readAll reads every row of the input through a Reader, hashing the raw
@@ -207,12 +211,20 @@ func readAll(ctx context.Context, open func(context.Context) (io.ReadCloser, err
 				return pass{}, err
 			}
 		}
+		var off int64
+		mark := false
+		if p.rows%MarkEvery == 0 {
+			off, mark = rd.Offset()
+		}
 		row, err := rd.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return pass{}, err
+		}
+		if mark {
+			p.marks = append(p.marks, Mark{Index: row.Index, Offset: off, Line: row.Line})
 		}
 		p.rows++
 		if err := fn(row); err != nil {

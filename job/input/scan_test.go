@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,10 @@ func TestScanInput(t *testing.T) {
 	}
 	if got, err := sc.Duplicates.Map(); err != nil || !maps.Equal(got, want) || sc.Duplicates.Len() != 3 {
 		t.Errorf("ScanInput() duplicates = %v (%d), %v; want %v", got, sc.Duplicates.Len(), err, want)
+	}
+	// After the byte order mark (3 bytes) and the header line (10).
+	if want := []Mark{{Index: 0, Offset: 13, Line: 2}}; !slices.Equal(sc.Marks, want) {
+		t.Errorf("ScanInput() marks = %v, want %v", sc.Marks, want)
 	}
 }
 

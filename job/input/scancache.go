@@ -45,6 +45,7 @@ type cachedScan struct {
 	Invalid int
 	Format  Format
 	Origin  string
+	Marks   []Mark
 	NDup    int
 }
 
@@ -54,7 +55,7 @@ type cachedScan struct {
 func EncodeScan(w io.Writer, key ScanKey, s *Scan) error {
 	bw := bufio.NewWriter(w)
 	c := cachedScan{Version: scanCacheVersion, Key: key, SHA256: s.SHA256, Rows: s.Rows, Invalid: s.Invalid,
-		Format: s.Format, Origin: s.Origin, NDup: s.Duplicates.Len()}
+		Format: s.Format, Origin: s.Origin, Marks: s.Marks, NDup: s.Duplicates.Len()}
 	if err := gob.NewEncoder(bw).Encode(c); err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func DecodeScan(r io.Reader, key ScanKey, tmpDir string) (*Scan, bool) {
 		return nil, false
 	}
 	s := &Scan{SHA256: c.SHA256, Rows: c.Rows, Invalid: c.Invalid, Format: c.Format, Origin: c.Origin,
-		Duplicates: &Duplicates{}}
+		Marks: c.Marks, Duplicates: &Duplicates{}}
 	if c.NDup == 0 {
 		return s, true
 	}
