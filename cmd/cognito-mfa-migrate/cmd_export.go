@@ -17,6 +17,7 @@ type exportCmd struct {
 	UserPoolID       string        `name:"user-pool-id" required:"" help:"The user pool to list, such as us-east-1_AbC123." placeholder:"ID"`
 	Output           string        `help:"Where to write the CSV: a path or s3://bucket/key (default <pool-id>.users.csv). It appears only once every user has been listed." placeholder:"LOCATION"`
 	All              bool          `help:"List every user in the file, not only those with legacy MFA options (run still reads only the latter)."`
+	KeepExisting     bool          `help:"If the output already exists, keep it and exit 0 without listing: for a workflow that exports before each job (samples/fleet), so that a job in progress keeps the input its checkpoint was made from."`
 	ListRPS          float64       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited)."`
 	CallTimeout      time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one ListUsers or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
 	ListChains       int           `name:"list-chains" enum:"1,16,256" default:"16" help:"ListUsers pagination chains listed in parallel (Filter sub ^= \"0\" … \"f\"), so that latency does not cap the rate below --list-rps: 1, 16 or 256."`
@@ -112,6 +113,16 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	clients, err := loadAWS(a.ctx, a.cli.AWS, cfg.UserPoolID, cognito.RetryOptions{}, cfg.OutputLocation())
 	if err != nil {
 		return nil, err
+	}
+	if c.KeepExisting {
+		exists, err := clients.files().Exists(a.ctx, cfg.OutputLocation())
+		if err != nil {
+			return nil, err
+		}
+		if exists {
+			log.Info("export skipped: the output already exists (--keep-existing)", "output", cfg.OutputLocation())
+			return nil, nil
+		}
 	}
 	if !c.NoPreflight {
 		pc := preflight.Config{PoolID: cfg.UserPoolID, Region: clients.cognito.Options().Region, Export: true,

@@ -280,6 +280,7 @@ var narrowInterfaces = []struct {
 	{"cognito-idp", reflect.TypeFor[preflight.CognitoAPI](), policySplit},
 	{"s3", reflect.TypeFor[preflight.S3API](), policyRun},
 	{"cognito-idp", reflect.TypeFor[selftest.API](), policySelftest},
+	{"cognito-idp", reflect.TypeFor[job.PoolsAPI](), policyFleet},
 }
 
 // The sample IAM policies: the ECS task role's, which runs run; the
@@ -293,6 +294,7 @@ const (
 	policyWorkstation = "iam-policy-export.json"
 	policySelftest    = "iam-policy-selftest.json"
 	policySplit       = "split"
+	policyFleet       = "fleet/target-role-policy.json" // the role of the pool accounts (pools, export, run)
 )
 
 // ifaceActions returns the IAM actions of the methods of the interfaces of
@@ -322,7 +324,7 @@ func codeActions(policy string) []string {
 	switch policy {
 	case "":
 		set = ifaceActions("")
-	case policyRun, policyWorkstation, policySelftest:
+	case policyRun, policyWorkstation, policySelftest, policyFleet:
 		set = ifaceActions(policy)
 	}
 	run := ifaceActions(policyRun)
@@ -487,6 +489,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 		inARN:           {"s3:GetObject"},
 		cpARN:           {"s3:GetObject", "s3:PutObject"},
 		cpARN + ".lock": {"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+		cpARN + ".scan": {"s3:GetObject", "s3:PutObject"}, // the input scan cache
 		reportARN:       {"s3:PutObject"},
 		summaryARN:      {"s3:PutObject"},
 		bucketARN:       {"s3:ListBucket"},
@@ -520,7 +523,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 // every operation the code calls is in one of the policies.
 func TestSampleExportPolicy(t *testing.T) {
 	want := codeActions(policyWorkstation)
-	all := slices.Concat(codeActions(policyRun), want, codeActions(policySelftest))
+	all := slices.Concat(codeActions(policyRun), want, codeActions(policySelftest), codeActions(policyFleet))
 	slices.Sort(all)
 	if all = slices.Compact(all); !slices.Equal(all, codeActions("")) {
 		t.Errorf("the policies grant %v, want every operation the code can call %v", all, codeActions(""))
