@@ -453,7 +453,9 @@ func TestFleetIAM(t *testing.T) {
 		for _, p := range g.Pools {
 			for _, loc := range []string{p.Input, p.Checkpoint, p.Checkpoint + ".lock", p.Checkpoint + ".scan", p.Report, p.Summary} {
 				obj := "arn:aws:s3:::" + strings.TrimPrefix(loc, "s3://")
-				if !slices.ContainsFunc(task["s3:PutObject"], func(r string) bool { return strings.HasSuffix(r, "/*") && strings.HasPrefix(obj, strings.TrimSuffix(r, "*")) }) {
+				if !slices.ContainsFunc(task["s3:PutObject"], func(r string) bool {
+					return strings.HasSuffix(r, "/*") && strings.HasPrefix(obj, strings.TrimSuffix(r, "*"))
+				}) {
 					t.Errorf("task role cannot write %s", loc)
 				}
 			}
