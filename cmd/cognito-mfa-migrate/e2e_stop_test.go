@@ -114,9 +114,10 @@ func TestStopBudgetLargeInput(t *testing.T) {
 	}
 
 	// 2. A stop whose budget leaves time for the report; SIGKILL lands
-	// while it is written.
+	// while it is written. (--interim-report always: by default a short
+	// stopped run of a 2M-row job leaves the report to the job's end.)
 	f.srv.SetFaults(opRead, cognitotest.Faults{})
-	p = f.start(t, args("--shutdown-timeout", "2m")...)
+	p = f.start(t, args("--shutdown-timeout", "2m", "--interim-report", "always")...)
 	before := f.srv.Calls(opRead)
 	if !waitUntil(t, p, 2*time.Minute, "the resumed run's calls", func() bool { return f.srv.Calls(opRead) >= before+50 }) {
 		t.Fatalf("the resumed run exited before making calls; stderr:\n%s", p.stderr.tail())
