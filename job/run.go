@@ -197,7 +197,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	}
 	r.log.Info("run ended", "reason", reason, "outcomes", sum.Outcomes, "remaining", sum.Remaining,
 		"duration_seconds", pace.Round2(sum.DurationSeconds))
-	return sum, r.exitError(reason, runErr)
+	return sum, r.dropScanIfInputChanged(ctx, r.exitError(reason, runErr)) // scancache.go
 }
 
 // releaseReserve is the part of the stop budget kept for releasing the

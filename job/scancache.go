@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -123,4 +124,34 @@ func loadScanCache(ctx context.Context, f Files, loc string, key input.ScanKey, 
 		}
 	}
 	return input.DecodeScan(bytes.NewReader(data), key, tmpDir)
+}
+
+// dropScanIfInputChanged removes the scan cache when err is an input error:
+// the input read during the run (the Input reader checks its SHA-256 at the
+// end against the scan's) was not the one the cache describes, as when a
+// file is rewritten in place keeping its size, time and inode. The next
+// run then scans the input again, and its checkpoint's identity check
+// names the change. It returns err.
+func (r *runner) dropScanIfInputChanged(ctx context.Context, err error) error {
+	if errors.Is(err, input.ErrInput) {
+		r.forgetScan(ctx)
+	}
+	return err
+}
+
+// forgetScan removes the scan cache, so that the next run scans the input
+// again.
+func (r *runner) forgetScan(ctx context.Context) {
+	loc := r.cfg.ScanCacheLocation()
+	_, _, isS3, err := location.Parse(loc)
+	switch {
+	case err != nil:
+	case !isS3:
+		err = os.Remove(loc)
+	case r.d.Files.S3 != nil:
+		err = r.d.Files.Write(ctx, loc, func(io.Writer) error { return nil }) // an empty cache is a miss
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.log.Warn("could not remove the scan cache of a changed input", "scan_cache", loc, "error", err)
+	}
 }

@@ -357,3 +357,60 @@ func TestInterimReportRule(t *testing.T) {
 		})
 	}
 }
+
+// TestScanCacheInputChangedInPlace: an input rewritten in place (same
+// inode, size and modification time) passes for the cached one, so the run
+// starts; but the input's reader checks its SHA-256 against the (cached)
+// scan's at the end: the report is not written, the run fails naming the
+// change, and the cache is dropped so that the next run scans and is
+// refused.
+func TestScanCacheInputChangedInPlace(t *testing.T) {
+	e := newSliceEnv(t, 600)
+	cfg := e.config()
+	cfg.MaxUsers = 100
+	if _, err, _ := e.run(t, cfg, Files{}, nil); ExitCode(err) != 4 {
+		t.Fatalf("first slice: %v", err)
+	}
+	before, err := os.ReadFile(cfg.ReportLocation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(e.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(e.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(e.in, os.O_WRONLY, 0) // same inode
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytes.ReplaceAll(data, []byte("u-0000"), []byte("x-0000"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(e.in, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err, logs := e.run(t, cfg, Files{}, nil)
+	if !strings.Contains(logs, cacheHit) {
+		t.Fatalf("the in-place change was not taken for the cached input; the test does not test the check")
+	}
+	if err == nil || !strings.Contains(err.Error(), "input changed") {
+		t.Fatalf("slice over an input changed in place: %v, want the input's SHA-256 check to fail", err)
+	}
+	if after, _ := os.ReadFile(cfg.ReportLocation()); !bytes.Equal(after, before) {
+		t.Error("the report was rewritten from a changed input")
+	}
+	if _, err := os.Stat(cfg.ScanCacheLocation()); !os.IsNotExist(err) {
+		t.Errorf("the scan cache of the changed input is still there (stat: %v)", err)
+	}
+	if _, err, logs := e.run(t, cfg, Files{}, nil); err == nil || strings.Contains(logs, cacheHit) {
+		t.Errorf("next slice: %v, cache used %v; want a scan and the checkpoint's refusal", err, strings.Contains(logs, cacheHit))
+	}
+}
