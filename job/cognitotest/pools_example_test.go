@@ -16,7 +16,6 @@ import (
 func ExampleServer_AddPool() {
 	srv := cognitotest.NewServer(cognitotest.WithPool("us-east-1_Main"))
 	defer srv.Close()
-	srv.SetAccountID("444455556666")
 	for id, info := range map[string]cognitotest.PoolInfo{
 		"eu-west-1_BrandA": {Name: "brand-a", EstimatedUsers: 2_400_000},
 		"eu-west-1_BrandB": {Name: "brand-b", MFAConfiguration: "ON"},
@@ -43,6 +42,6 @@ func ExampleServer_AddPool() {
 		}
 	}
 	// Output:
-	// eu-west-1_BrandA brand-a 2400000 OPTIONAL arn:aws:cognito-idp:eu-west-1:444455556666:userpool/eu-west-1_BrandA
-	// eu-west-1_BrandB brand-b 0 ON arn:aws:cognito-idp:eu-west-1:444455556666:userpool/eu-west-1_BrandB
+	// eu-west-1_BrandA brand-a 2400000 OPTIONAL arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_BrandA
+	// eu-west-1_BrandB brand-b 0 ON arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_BrandB
 }
