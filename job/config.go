@@ -285,3 +285,29 @@ func (c *Config) identityFlags() map[string]string {
 // formerIdentityFlags were identity flags in checkpoints of earlier
 // versions; they are ignored when resuming.
 var formerIdentityFlags = []string{"read-all", "verify"}
+
+// Values of Config.InterimReport: when a run that stops early and can be
+// resumed (exit 4) writes the per-user report. A run that finishes the job,
+// or stops for any other reason, always writes it; and the report command
+// rebuilds it from the checkpoint at any time.
+const (
+	// InterimReportAuto (also "") writes the report of a stopped run when
+	// writing it costs little next to the run's own work: the input has at
+	// most InterimReportRows rows, or at most InterimReportRatio rows per
+	// row the run recorded. A short slice of a job of millions of rows
+	// skips it; a long one, or any run of a small job, writes it.
+	InterimReportAuto = "auto"
+	// InterimReportAlways writes it after every run.
+	InterimReportAlways = "always"
+	// InterimReportEnd writes it only when the job ends.
+	InterimReportEnd = "end"
+)
+
+// validInterimReport checks Config.InterimReport.
+func validInterimReport(v string) error {
+	switch v {
+	case "", InterimReportAuto, InterimReportAlways, InterimReportEnd:
+		return nil
+	}
+	return fmt.Errorf("%w: --interim-report must be auto, always or end", ErrUsage)
+}

@@ -46,7 +46,7 @@ type dispatcher struct {
 // taken (then it asks the run to stop). It returns an error only for an
 // input that cannot be read.
 func (d *dispatcher) run(ctx context.Context, jobs chan<- input.Row, results chan<- result) error {
-	rd, closeInput, err := d.reader(ctx) // resume.go
+	rd, closeInput, err := openFrom(ctx, d.open, d.name, d.opts, firstZero(d.done, d.rows), d.marks) // resume.go
 	if err != nil {
 		return err
 	}

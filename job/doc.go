@@ -33,13 +33,16 @@
 //     and report if time is left.
 //
 // Files follow the flow and use only names declared at their level or
-// below: errors, mask, config, outcome, plan, row, files (with files_unix
-// and inputfile: the input pinned for the run), cells, report, summary,
-// status, ticket (with ticketchart: the change-ticket report), metrics,
-// gate, stopper, worker, dispatch, sizer, lease, series (a run's calls per
-// minute), recorder,
+// below: errors, mask, config, outcome, plan, row, files (with files_unix,
+// fileid_unix, inputfile: the input pinned for the run, resume: reading it
+// from a mark of its scan, exists, and scancache: the input's scan kept next
+// to the checkpoint), cells, report, summary, interim (when a stopped run
+// writes the report), status, ticket (with ticketchart: the change-ticket
+// report), metrics, gate, stopper, worker, dispatch, sizer, lease, series
+// (a run's calls per minute), recorder,
 // run (with startup: what a run does between the lock and its first call),
-// export. Pacing is package job/pace; the AWS edge (client, retries,
+// export (with exportchains: the pool listed as disjoint chains), pools
+// (discovery and the fleet manifest). Pacing is package job/pace; the AWS edge (client, retries,
 // the pacing middleware, fencing, error classification, per-operation
 // stats) is package job/cognito; neither imports job.
 //

@@ -210,13 +210,43 @@ func (e *exporter) write(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := e.listChains(ctx, ew); err != nil {
+	listErr, err := listChains(ctx, e.api, e.cfg.UserPoolID, e.cfg.Chains, listUsersPageSize, e.pageRows,
+		func(n int) { e.rows.Add(int64(n)) }, ew) // exportchains.go
+	switch {
+	case err != nil:
 		return err
+	case listErr != nil:
+		return e.listError(ctx, listErr)
 	}
 	if err := ew.Flush(); err != nil {
 		return fmt.Errorf("write the export: %w", err)
 	}
 	return nil
+}
+
+// pageRows counts the users of one ListUsers page and returns the rows
+// the export writes of them: those with legacy MFA options (every user with
+// ExportConfig.All). The chains call it concurrently.
+func (e *exporter) pageRows(users []types.UserType) []input.ExportRecord {
+	e.pages.Add(1)
+	var recs []input.ExportRecord
+	for i := range users {
+		rec, legacy, sms := exportRecord(&users[i])
+		e.users.Add(1)
+		if legacy {
+			e.legacy.Add(1)
+		}
+		if sms {
+			e.legacySMS.Add(1)
+			if !rec.HasPhone {
+				e.legacySMSNoPhone.Add(1)
+			}
+		}
+		if legacy || e.cfg.All {
+			recs = append(recs, rec)
+		}
+	}
+	return recs
 }
 
 // listError turns a ListUsers failure into Export's error.

@@ -10,7 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
 
@@ -49,34 +51,38 @@ func chainPrefixes(n int) []string {
 // hands it to the writer.
 type chainPage struct {
 	chain int
-	recs  []input.ExportRecord // the rows to write (legacy only, unless All)
+	recs  []input.ExportRecord // the rows to write
 	last  bool                 // the chain has no more pages
 }
 
-// listChains lists the pool as cfg.Chains disjoint ListUsers chains
-// (Filter sub ^= "<prefix>"), paged in parallel under the one list limiter,
-// and writes the rows to ew in chain order, each chain in its page order:
-// a stable order that does not depend on which chain answers first. The
-// chain being written streams straight to ew; pages of later chains wait
-// in temporary files (unlinked at once where the system allows, removed
-// on every return) until their turn, so memory does not grow with the
-// pool. The first failing chain stops the others; its error is returned.
-func (e *exporter) listChains(parent context.Context, ew *input.ExportWriter) error {
-	prefixes := chainPrefixes(e.cfg.Chains)
-	ctx, cancel := context.WithCancel(parent)
+// listChains lists pool as chains disjoint ListUsers chains (Filter sub ^=
+// "<prefix>", pageSize users a page), paged in parallel through api (which
+// paces them under one limiter), and writes the rows that rowsOf keeps of
+// each page to ew in chain order, each chain in its page order: a stable
+// order that does not depend on which chain answers first. rowsOf is called
+// on the chains' goroutines, concurrently; written is told how many rows
+// each page added. The chain being written streams straight to ew; pages
+// of later chains wait in temporary files (unlinked at once where the
+// system allows, removed on every return) until their turn, so memory does
+// not grow with the pool. The first failing chain stops the others: its
+// error is returned as listErr, unclassified (the chains it stopped fail
+// after it); writeErr is an error writing the output.
+func listChains(ctx context.Context, api cognito.ListUsersAPI, pool string, chains int, pageSize int32,
+	rowsOf func([]types.UserType) []input.ExportRecord, written func(int), ew *input.ExportWriter) (listErr, writeErr error) {
+	prefixes := chainPrefixes(chains)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan chainPage, len(prefixes))
 	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		chainErr error
+		wg      sync.WaitGroup
+		errOnce sync.Once
 	)
 	fail := func(err error) {
-		errOnce.Do(func() { chainErr = err; cancel() })
+		errOnce.Do(func() { listErr = err; cancel() })
 	}
 	for i, p := range prefixes {
 		wg.Go(func() {
-			if err := e.listChain(ctx, i, p, pages); err != nil {
+			if err := listChain(ctx, api, pool, p, pageSize, i, rowsOf, pages); err != nil {
 				fail(err)
 			}
 		})
@@ -85,7 +91,6 @@ func (e *exporter) listChains(parent context.Context, ew *input.ExportWriter) er
 
 	w := &chainWriter{ew: ew, spills: make([]*spill, len(prefixes)), ended: make([]bool, len(prefixes))}
 	defer w.close()
-	var writeErr error
 	for pg := range pages {
 		if writeErr != nil {
 			continue // drain, so that the chains can end
@@ -95,52 +100,33 @@ func (e *exporter) listChains(parent context.Context, ew *input.ExportWriter) er
 			cancel()
 			continue
 		}
-		e.rows.Add(int64(len(pg.recs)))
+		written(len(pg.recs))
 	}
 	switch {
 	case writeErr != nil:
-		return writeErr
-	case chainErr != nil:
-		// Classified here, on one goroutine: the first error is the cause
-		// (the chains it stopped fail after it), and a signal shows as
-		// the parent's cancellation.
-		return e.listError(parent, chainErr)
+		return nil, writeErr
+	case listErr != nil:
+		return listErr, nil
 	case w.head != len(prefixes):
-		return fmt.Errorf("export: %d of %d ListUsers chains did not end", len(prefixes)-w.head, len(prefixes))
+		return nil, fmt.Errorf("export: %d of %d ListUsers chains did not end", len(prefixes)-w.head, len(prefixes))
 	}
-	return nil
+	return nil, nil
 }
 
 // listChain pages one chain and sends its pages to pages.
-func (e *exporter) listChain(ctx context.Context, chain int, prefix string, pages chan<- chainPage) error {
-	in := &cip.ListUsersInput{UserPoolId: aws.String(e.cfg.UserPoolID)}
+func listChain(ctx context.Context, api cognito.ListUsersAPI, pool, prefix string, pageSize int32, chain int,
+	rowsOf func([]types.UserType) []input.ExportRecord, pages chan<- chainPage) error {
+	in := &cip.ListUsersInput{UserPoolId: aws.String(pool)}
 	if prefix != "" {
 		in.Filter = aws.String(`sub ^= "` + prefix + `"`)
 	}
-	p := cip.NewListUsersPaginator(e.api, in, func(o *cip.ListUsersPaginatorOptions) { o.Limit = listUsersPageSize })
+	p := cip.NewListUsersPaginator(api, in, func(o *cip.ListUsersPaginatorOptions) { o.Limit = pageSize })
 	for {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return err
 		}
-		e.pages.Add(1)
-		pg := chainPage{chain: chain, last: !p.HasMorePages()}
-		for i := range page.Users {
-			rec, legacy, sms := exportRecord(&page.Users[i])
-			e.users.Add(1)
-			if legacy {
-				e.legacy.Add(1)
-			}
-			if sms {
-				e.legacySMS.Add(1)
-				if !rec.HasPhone {
-					e.legacySMSNoPhone.Add(1)
-				}
-			}
-			if legacy || e.cfg.All {
-				pg.recs = append(pg.recs, rec)
-			}
-		}
+		pg := chainPage{chain: chain, last: !p.HasMorePages(), recs: rowsOf(page.Users)}
 		select {
 		case pages <- pg:
 		case <-ctx.Done():

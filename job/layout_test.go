@@ -16,9 +16,10 @@ import (
 // files at its level or below, never of a file above it.
 var fileOrder = []string{
 	"errors.go", "mask.go", "config.go", "outcome.go", "plan.go", "row.go", "cells.go", "s3access.go",
-	"files_unix.go", "files_other.go", "inputfile.go", "files.go", "startup.go", "report.go", "summary.go",
+	"files_unix.go", "files_other.go", "fileid_unix.go", "fileid_other.go", "inputfile.go", "resume.go", "files.go", "exists.go",
+	"scancache.go", "startup.go", "report.go", "summary.go", "interim.go",
 	"status.go", "ticket.go", "ticketchart.go", "metrics.go", "gate.go", "stopper.go", "worker.go", "dispatch.go", "sizer.go", "lease.go",
-	"series.go", "recorder.go", "run.go", "export.go",
+	"series.go", "recorder.go", "run.go", "exportchains.go", "export.go", "pools.go",
 }
 
 // fileUses returns, for every non-test Go file of the package in dir, the

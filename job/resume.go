@@ -2,36 +2,38 @@ package job
 
 import (
 	"context"
+	"io"
 	"math/bits"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
 
-// reader returns a Reader of the input and the function that closes the
-// input. When the scan has a mark at or before the first row not done
-// before this run, the Reader starts there (input.NewReaderAt): the rows
-// before it are all done, and a slice late in a job of millions of rows
-// does not read them all again. Otherwise it reads from the start.
-func (d *dispatcher) reader(ctx context.Context) (*input.Reader, func(), error) {
-	first := firstZero(d.done, d.rows)
+// openFrom opens the input through open and returns a Reader of it and
+// the function that closes the input. When marks hold one at or before
+// first (the first row not done before this run), the Reader starts there
+// (input.NewReaderAt): the rows before it are all done, and a slice late
+// in a job of millions of rows does not read them all again. Otherwise it
+// reads from the start.
+func openFrom(ctx context.Context, open func(context.Context) (io.ReadCloser, error), name string, opts input.Options,
+	first int, marks []input.Mark) (*input.Reader, func(), error) {
 	var at *input.Mark
-	for i := range d.marks {
-		if m := &d.marks[i]; m.Index > 0 && m.Index <= first {
+	for i := range marks {
+		if m := &marks[i]; m.Index > 0 && m.Index <= first {
 			at = m
 		}
 	}
 	if at != nil {
-		rd, c, err := input.NewReaderAt(ctx, d.open, d.name, d.opts, *at)
+		rd, c, err := input.NewReaderAt(ctx, open, name, opts, *at)
 		if err != nil {
 			return nil, nil, err
 		}
 		return rd, func() { c.Close() }, nil
 	}
-	f, err := d.open(ctx)
+	f, err := open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	rd, err := input.NewReader(f, d.name, d.opts)
+	rd, err := input.NewReader(f, name, opts)
 	if err != nil {
 		f.Close()
 		return nil, nil, err

@@ -133,7 +133,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	logTakeover(r.log, r.d.Store.String(), r.lease.lock)
 	cleanLeftovers(r.log, &r.cfg, r.d.Store)
 
-	r.scan, err = r.scanInput(ctx, in.Open) // scancache.go
+	r.scan, err = scanWithCache(ctx, r.d.Files, &r.cfg, r.inputOptions(), in.Open, r.log) // scancache.go
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: interrupted while reading the input, before any call", ErrStopped)
@@ -197,7 +197,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	}
 	r.log.Info("run ended", "reason", reason, "outcomes", sum.Outcomes, "remaining", sum.Remaining,
 		"duration_seconds", pace.Round2(sum.DurationSeconds))
-	return sum, r.dropScanIfInputChanged(ctx, r.exitError(reason, runErr)) // scancache.go
+	return sum, dropScanIfInputChanged(ctx, r.d.Files, &r.cfg, r.log, r.exitError(reason, runErr)) // scancache.go
 }
 
 // releaseReserve is the part of the stop budget kept for releasing the
@@ -534,7 +534,7 @@ func (r *runner) writeOutputs(ctx context.Context, sum *Summary, deadline time.T
 		skip("report and summary")
 		return nil
 	}
-	reportNow := r.reportNow(sum) // interim.go: sets sum.ReportNote when the report waits for the job's end
+	reportNow := interimReport(&r.cfg, r.d.Store.String(), r.log, sum) // interim.go: sets sum.ReportNote when the report waits for the job's end
 	if err := r.d.Files.Write(ctx, r.cfg.SummaryLocation(), sum.WriteJSON); err != nil {
 		if ctx.Err() != nil {
 			skip("report and summary")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -26,32 +27,31 @@ const scanCacheSuffix = ".scan"
 // the checkpoint, with scanCacheSuffix.
 func (c *Config) ScanCacheLocation() string { return c.CheckpointLocation() + scanCacheSuffix }
 
-// scanInput returns the scan of the input: from the scan cache when it was
+// scanWithCache returns the scan of cfg's input: from the scan cache when it was
 // made for this very input (same file identity and reading options, see
 // input.ScanKey), otherwise by reading the input with input.ScanInput and
 // then storing the cache. The cache is an optimisation only: one that is
 // missing, damaged, stale or unwritable costs a scan and a log line, never
 // the run.
-func (r *runner) scanInput(ctx context.Context, open func(context.Context) (io.ReadCloser, error)) (*input.Scan, error) {
-	opts := r.inputOptions()
-	loc := r.cfg.ScanCacheLocation()
-	key, err := inputKey(ctx, r.d.Files, r.cfg.Input, opts)
+func scanWithCache(ctx context.Context, files Files, cfg *Config, opts input.Options, open func(context.Context) (io.ReadCloser, error), log *slog.Logger) (*input.Scan, error) {
+	loc := cfg.ScanCacheLocation()
+	key, err := inputKey(ctx, files, cfg.Input, opts)
 	if err != nil {
-		r.log.Debug("input identity unknown: scanning without the cache", "error", err)
+		log.Debug("input identity unknown: scanning without the cache", "error", err)
 	}
 	if key.Valid() {
-		if sc, ok := loadScanCache(ctx, r.d.Files, loc, key, r.cfg.TempDir); ok {
-			r.log.Info("input scan taken from the cache (same file as when it was scanned)", "scan_cache", loc)
+		if sc, ok := loadScanCache(ctx, files, loc, key, cfg.TempDir); ok {
+			log.Info("input scan taken from the cache (same file as when it was scanned)", "scan_cache", loc)
 			return sc, nil
 		}
 	}
-	sc, err := input.ScanInput(ctx, open, r.cfg.Input, opts, r.cfg.TempDir)
+	sc, err := input.ScanInput(ctx, open, cfg.Input, opts, cfg.TempDir)
 	if err != nil || !key.Valid() {
 		return sc, err
 	}
-	err = r.d.Files.Write(context.WithoutCancel(ctx), loc, func(w io.Writer) error { return input.EncodeScan(w, key, sc) })
+	err = files.Write(context.WithoutCancel(ctx), loc, func(w io.Writer) error { return input.EncodeScan(w, key, sc) })
 	if err != nil {
-		r.log.Warn("could not store the input scan; the next run scans the input again", "scan_cache", loc, "error", err)
+		log.Warn("could not store the input scan; the next run scans the input again", "scan_cache", loc, "error", err)
 	}
 	return sc, nil
 }
@@ -126,32 +126,32 @@ func loadScanCache(ctx context.Context, f Files, loc string, key input.ScanKey, 
 	return input.DecodeScan(bytes.NewReader(data), key, tmpDir)
 }
 
-// dropScanIfInputChanged removes the scan cache when err is an input error:
+// dropScanIfInputChanged removes cfg's scan cache when err is an input error:
 // the input read during the run (the Input reader checks its SHA-256 at the
 // end against the scan's) was not the one the cache describes, as when a
 // file is rewritten in place keeping its size, time and inode. The next
 // run then scans the input again, and its checkpoint's identity check
 // names the change. It returns err.
-func (r *runner) dropScanIfInputChanged(ctx context.Context, err error) error {
+func dropScanIfInputChanged(ctx context.Context, files Files, cfg *Config, log *slog.Logger, err error) error {
 	if errors.Is(err, input.ErrInput) {
-		r.forgetScan(ctx)
+		forgetScan(ctx, files, cfg, log)
 	}
 	return err
 }
 
 // forgetScan removes the scan cache, so that the next run scans the input
 // again.
-func (r *runner) forgetScan(ctx context.Context) {
-	loc := r.cfg.ScanCacheLocation()
+func forgetScan(ctx context.Context, files Files, cfg *Config, log *slog.Logger) {
+	loc := cfg.ScanCacheLocation()
 	_, _, isS3, err := location.Parse(loc)
 	switch {
 	case err != nil:
 	case !isS3:
 		err = os.Remove(loc)
-	case r.d.Files.S3 != nil:
-		err = r.d.Files.Write(ctx, loc, func(io.Writer) error { return nil }) // an empty cache is a miss
+	case files.S3 != nil:
+		err = files.Write(ctx, loc, func(io.Writer) error { return nil }) // an empty cache is a miss
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		r.log.Warn("could not remove the scan cache of a changed input", "scan_cache", loc, "error", err)
+		log.Warn("could not remove the scan cache of a changed input", "scan_cache", loc, "error", err)
 	}
 }

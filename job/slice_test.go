@@ -349,10 +349,10 @@ func TestInterimReportRule(t *testing.T) {
 		{InterimReportEnd, StopNothingLeft, 10, 0, 0, true},
 	} {
 		t.Run(fmt.Sprintf("%s/%s/%d/%d", tt.mode, tt.reason, tt.rows, tt.thisRun), func(t *testing.T) {
-			r := &runner{cfg: Config{InterimReport: tt.mode, Input: "in.csv"}, d: Deps{Store: checkpoint.NewFile("in.checkpoint")}, log: slog.New(slog.DiscardHandler)}
+			cfg := Config{InterimReport: tt.mode, Input: "in.csv"}
 			sum := &Summary{StopReason: tt.reason, Rows: tt.rows, Remaining: tt.remaining, ThisRun: RunCounts{Rows: tt.thisRun}}
-			if got := r.reportNow(sum); got != tt.want || (sum.ReportNote == "") != got {
-				t.Errorf("reportNow = %v (note %q), want %v", got, sum.ReportNote, tt.want)
+			if got := interimReport(&cfg, "in.checkpoint", slog.New(slog.DiscardHandler), sum); got != tt.want || (sum.ReportNote == "") != got {
+				t.Errorf("interimReport = %v (note %q), want %v", got, sum.ReportNote, tt.want)
 			}
 		})
 	}
