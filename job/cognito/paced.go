@@ -34,6 +34,7 @@ func (p *pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput,
 	}
 	throttled := err != nil && IsThrottle(err)
 	p.stats.observe(time.Since(start), throttled, err != nil)
+	p.lim.ObserveAttempt(start, throttled)
 	if throttled {
 		p.lim.Throttled(start)
 	}

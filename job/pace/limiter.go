@@ -68,7 +68,8 @@ type Limiter struct {
 	max      float64 // configured rate; +Inf when unlimited
 	lim      *rate.Limiter
 	onChange func(Change)
-	waiters  atomic.Int64 // callers in Wait
+	waiters  atomic.Int64                          // callers in Wait
+	observer atomic.Pointer[func(time.Time, bool)] // see SetObserver
 
 	mu        sync.Mutex
 	sent      []time.Time // ring of recent send times, for the window guard

@@ -3,6 +3,8 @@ package pace
 import (
 	"math"
 	"time"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
 )
 
 // RateSummary describes one rate-limited category over a run: what it was
@@ -14,6 +16,10 @@ type RateSummary struct {
 	Achieved   float64 `json:"achieved_rps"`   // requests sent per second by this run
 	Throttles  int64   `json:"throttles"`
 	Cuts       int64   `json:"rate_cuts"`
+	// Pacing holds the figures of pacing that sees production (package
+	// allowance) when the category's rate is auto: quota, production's
+	// use, reserve, allowed rate. nil otherwise.
+	Pacing *allowance.Figures `json:"pacing,omitempty"`
 }
 
 // Summary describes l and what was achieved through it: attempts requests
