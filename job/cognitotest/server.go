@@ -118,6 +118,7 @@ type Server struct {
 	st        stats
 	ext       extState   // preflight and self-test support (access.go)
 	fleet     fleetState // pools of several Regions (fleet.go)
+	usage     usageState // production traffic and usage metrics (usage.go)
 }
 
 // NewServer starts and returns a new Server. The caller should call Close
@@ -238,6 +239,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSTS(w, r)
 		return
 	}
+	if s.serveMonitoring(w, r) { // CloudWatch and Service Quotas
+		return
+	}
 	arrival := s.now()
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	op, known := operationFromTarget(r.Header.Get("X-Amz-Target"))
@@ -247,6 +251,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	var d decision
 	if readErr == nil {
 		d = s.decideLocked(r, op, known, arrival, body)
+		s.usage.countLocked(arrival, CategoryOf(op), false, d.err != nil && d.err.code == "TooManyRequestsException")
 	}
 	s.mu.Unlock()
 
