@@ -141,6 +141,7 @@ type Config struct {
 	Workers                    int     // upper bound of concurrent users in flight
 	MaxFailures                Threshold
 	Retry                      cognito.RetryOptions
+	Pacing                     Pacing // production-aware pacing (--*-rps auto); see pacing.go
 
 	CallTimeout     time.Duration // longest wait for the answer to one attempt, retried after (0 = none)
 	StallTimeout    time.Duration // stop (exit 1) when no call is answered for this long (0 = never)
@@ -223,6 +224,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: --lock-ttl must be at least 3s", ErrUsage)
 	case c.ProgressInterval <= 0:
 		return fmt.Errorf("%w: --progress-interval must be positive", ErrUsage)
+	}
+	if err := c.Pacing.validate(); err != nil {
+		return err
 	}
 	return validInterimReport(c.InterimReport)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
@@ -45,6 +46,7 @@ type ExportConfig struct {
 	CallTimeout      time.Duration // longest wait for the answer to one attempt; 0 means none
 	Chains           int           // ListUsers chains listed in parallel: 1, 16 or 256 (see listChains)
 	ProgressInterval time.Duration // how often ExportDeps.OnProgress is called
+	Pacing           Pacing        // AutoList and ListQuota: --list-rps auto (see pacing.go)
 }
 
 // DefaultExportConfig returns an ExportConfig holding every default.
@@ -66,7 +68,7 @@ func (c *ExportConfig) Validate() error {
 	case chainPrefixes(c.Chains) == nil:
 		return fmt.Errorf("%w: --list-chains must be 1, 16 or 256", ErrUsage)
 	}
-	return nil
+	return c.Pacing.validate()
 }
 
 // OutputLocation returns Output, or <pool-id>.users.csv when it is empty.
@@ -91,6 +93,10 @@ type ExportDeps struct {
 	// and once at the end (Final set), never concurrently. It must not block
 	// for long.
 	OnProgress func(ExportProgress)
+
+	// Pacing holds the CloudWatch and Service Quotas readers of
+	// --list-rps auto; nil ones mean no usage data and the default quota.
+	Pacing PacingSources
 }
 
 // ExportProgress is a snapshot of an export for progress bars and log
@@ -133,6 +139,7 @@ type exporter struct {
 	log   *slog.Logger
 	api   cognito.ListUsersAPI
 	lim   *pace.Limiter
+	pacer *allowance.Controller // nil unless --list-rps auto
 	stats *cognito.Stats
 	start time.Time
 
@@ -178,6 +185,11 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 		list = cognito.WatchList(list, cognito.NewWatch(cfg.CallTimeout))
 	}
 	e.api = cognito.PaceList(list, e.lim, e.stats)
+	e.pacer = newPacer(cfg.Pacing, d.Pacing, e.log,
+		pacedCategory{"list", "UserList", cfg.Pacing.AutoList, e.lim, cfg.ListRPS, QuotaUserList, cfg.Pacing.ListQuota})
+	pacerCtx, stopPacer := context.WithCancel(context.WithoutCancel(ctx))
+	var pacing sync.WaitGroup
+	startPacer(ctx, pacerCtx, e.pacer, &pacing)
 	out := cfg.OutputLocation()
 	e.log.Info("export started", "output", out, "all", cfg.All, "list_rps", cfg.ListRPS)
 
@@ -193,6 +205,8 @@ func Export(ctx context.Context, cfg ExportConfig, d ExportDeps) (*ExportSummary
 	}
 	close(progDone)
 	prog.Wait()
+	stopPacer()
+	pacing.Wait()
 	if d.OnProgress != nil {
 		d.OnProgress(e.progress(true))
 	}
@@ -327,7 +341,9 @@ func (e *exporter) progress(final bool) ExportProgress {
 
 // rate describes the ListUsers limiter over elapsed.
 func (e *exporter) rate(elapsed time.Duration) pace.RateSummary {
-	return e.lim.Summary(e.stats.Attempts(cognito.OpListUsers), elapsed)
+	rs := e.lim.Summary(e.stats.Attempts(cognito.OpListUsers), elapsed)
+	rs.Pacing = pacingFigures(e.pacer, "UserList")
+	return rs
 }
 
 func (e *exporter) summary(out string, err error) *ExportSummary {
@@ -373,6 +389,9 @@ func (s *ExportSummary) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  users listed: %d in %s (ListUsers: %s, %d throttled%s, %s configured)\n",
 		s.Users, plural(s.Pages, "page"), plural(c.Attempts, "request"), c.Throttled, rate, rpsText(s.Rate.Configured))
+	if s.Rate.Pacing != nil {
+		fmt.Fprintf(&b, "  list pacing %s\n", pacingText(s.Rate.Pacing))
+	}
 	fmt.Fprintf(&b, "  with legacy MFA options: %d (SMS: %d, of which %d have no phone number and cannot be migrated)\n",
 		s.Legacy, s.LegacySMS, s.LegacySMSNoPhone)
 	if !s.Written {

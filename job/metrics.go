@@ -35,6 +35,11 @@ import (
 //	<Op>.RateLimit        Count/Second  the limiter's current rate (absent when unlimited)
 //	<Op>.LatencyP50       Milliseconds  attempt latency, median (absent without attempts)
 //	<Op>.LatencyP99       Milliseconds  attempt latency, 99th percentile
+//	<Op>.Quota            Count/Second  the category's quota (with --*-rps auto)
+//	<Op>.ProductionRate   Count/Second  production's recent peak use of it (auto)
+//	<Op>.AllowedRate      Count/Second  the rate pacing allows the job (auto)
+//	<Op>.ProductionThrottles Count      production's throttled calls, recent periods (auto)
+//	Reserve               None          the share of the quota kept for production (auto)
 //
 // where <Op> is AdminGetUser, AdminSetUserMFAPreference or ListUsers; an
 // operation appears once this run has called it. The counts of all the
@@ -217,10 +222,14 @@ func (e *EMF) document(p Progress) map[string]any {
 		if l := limits[op]; l.Configured > 0 {
 			add(name+".RateLimit", unitRate, l.Current)
 		}
+		addPacingMetrics(add, name, limits[op].Pacing)
 		if d.Attempts > 0 {
 			add(name+".LatencyP50", unitMillis, d.P50Ms)
 			add(name+".LatencyP99", unitMillis, d.P99Ms)
 		}
+	}
+	if r, ok := pacingReserve(p); ok {
+		add("Reserve", "None", r)
 	}
 	doc["_aws"] = emfMeta{
 		Timestamp: now().UnixMilli(),

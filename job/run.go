@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
@@ -40,6 +41,10 @@ type Deps struct {
 	// history; "" means a new NewRunID. A command sets it to log lines with
 	// the same ID before the run starts.
 	RunID string
+
+	// Pacing holds the CloudWatch and Service Quotas readers of
+	// Config.Pacing; nil ones mean no usage data and the default quotas.
+	Pacing PacingSources
 }
 
 // runner is one execution of Run. Its fields are set by Run's goroutine
@@ -56,6 +61,7 @@ type runner struct {
 
 	stats       *cognito.Stats
 	read, write *pace.Limiter
+	pacer       *allowance.Controller // nil unless a rate is auto; its figures are safe to read
 
 	scan  *input.Scan
 	in    *Input         // the input, pinned for the whole run (report included)
@@ -103,6 +109,9 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Summary, error) {
 		r.watch = cognito.NewWatch(cfg.CallTimeout)
 		r.d.Cognito = cognito.Watched(d.Cognito, r.watch)
 	}
+	r.pacer = newPacer(cfg.Pacing, d.Pacing, r.log,
+		pacedCategory{"read", "UserRead", cfg.Pacing.AutoRead, r.read, cfg.ReadRPS, QuotaUserRead, cfg.Pacing.ReadQuota},
+		pacedCategory{"write", "UserResourceUpdate", cfg.Pacing.AutoWrite, r.write, cfg.WriteRPS, QuotaUserResourceUpdate, cfg.Pacing.WriteQuota})
 	return r.run(ctx)
 }
 
@@ -254,6 +263,7 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 	})
 	bg.Go(func() { newSizer(r.gate, limiterLoad{r.read, r.write, r.stats}, &r.cfg).run(bgCtx) })
 	bg.Go(func() { watchStall(bgCtx, r.watch, r.cfg.StallTimeout, stop.stop) })
+	startPacer(ctx, bgCtx, r.pacer, &bg)
 
 	w := &worker{
 		api:    cognito.Fence(cognito.Pace(r.d.Cognito, r.read, r.write, r.stats), r.lease.valid),
@@ -413,8 +423,10 @@ func (r *runner) newState() *checkpoint.State {
 // rates describes the two limiters and what this run achieved through them.
 func (r *runner) rates() (read, write pace.RateSummary) {
 	elapsed := time.Since(r.started)
-	return r.read.Summary(r.stats.Attempts(cognito.OpAdminGetUser), elapsed),
+	read, write = r.read.Summary(r.stats.Attempts(cognito.OpAdminGetUser), elapsed),
 		r.write.Summary(r.stats.Attempts(cognito.OpAdminSetUserMFAPreference), elapsed)
+	read.Pacing, write.Pacing = pacingFigures(r.pacer, "UserRead"), pacingFigures(r.pacer, "UserResourceUpdate")
+	return read, write
 }
 
 // meter returns this run's figures (kept in its history entry so that
@@ -428,6 +440,7 @@ func (r *runner) meter() (map[string]float64, map[string]int64) {
 		figures[name+"_rps_current"] = rs.Current
 		figures[name+"_throttles"] = float64(rs.Throttles)
 		figures[name+"_rate_cuts"] = float64(rs.Cuts)
+		pacingFigureMap(figures, name, rs.Pacing)
 	}
 	calls := map[string]int64{}
 	for op := range cognito.NumOps {

@@ -184,6 +184,7 @@ func (s *Status) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  read %.1f/s (limit %s) write %.1f/s (limit %s), %.0f throttles",
 				f["read_rps_achieved"], rpsText(f["read_rps_current"]), f["write_rps_achieved"], rpsText(f["write_rps_current"]),
 				f["read_throttles"]+f["write_throttles"])
+			b.WriteString(statusPacingText(f))
 		}
 		b.WriteString("\n")
 	}

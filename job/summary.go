@@ -163,6 +163,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if rs, ok := s.Rates[k]; ok && (rs.Achieved > 0 || rs.Throttles > 0) {
 			fmt.Fprintf(&b, "  %s rate: %.1f/s achieved, %s configured, %d throttles, %d cuts\n", k, rs.Achieved, rpsText(rs.Configured), rs.Throttles, rs.Cuts)
 		}
+		if rs, ok := s.Rates[k]; ok && rs.Pacing != nil {
+			fmt.Fprintf(&b, "  %s pacing %s\n", k, pacingText(rs.Pacing))
+		}
 	}
 	if c := s.Cost; c != nil {
 		if c.Partial {

@@ -1,0 +1,203 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
+)
+
+// Pacing configures pacing that sees production (--read-rps auto,
+// --write-rps auto, --list-rps auto; package allowance). The zero value
+// turns it off: the static rates apply.
+type Pacing struct {
+	AutoRead, AutoWrite, AutoList bool
+	// Reserve is the share of each quota left to production's growth
+	// beyond its recent peak, in [0, 1).
+	Reserve float64
+	// Period is the CloudWatch metric period queried and the cadence of
+	// decisions: whole seconds, at least 1 s; 0 = allowance.DefaultPeriod.
+	Period time.Duration
+	// ReadQuota, WriteQuota and ListQuota replace the applied quotas of
+	// Service Quotas when > 0 (--read-quota, ...).
+	ReadQuota, WriteQuota, ListQuota float64
+}
+
+// Enabled reports whether any category is paced automatically.
+func (p Pacing) Enabled() bool { return p.AutoRead || p.AutoWrite || p.AutoList }
+
+// DefaultReserve is --reserve's default.
+const DefaultReserve = allowance.DefaultReserve
+
+// validate checks the pacing settings. Errors wrap ErrUsage.
+func (p Pacing) validate() error {
+	switch {
+	case math.IsNaN(p.Reserve) || p.Reserve < 0 || p.Reserve >= 1:
+		return fmt.Errorf("%w: --reserve must be a share of the quota from 0 to below 1, such as 0.2", ErrUsage)
+	case p.Period < 0 || p.Period > 0 && (p.Period < time.Second || p.Period%time.Second != 0):
+		return fmt.Errorf("%w: --usage-period must be whole seconds, at least 1s (CloudWatch periods are 60s or 300s; seconds are for simulations)", ErrUsage)
+	}
+	for _, q := range []struct {
+		name string
+		v    float64
+	}{{"--read-quota", p.ReadQuota}, {"--write-quota", p.WriteQuota}, {"--list-quota", p.ListQuota}} {
+		if math.IsNaN(q.v) || q.v < 0 {
+			return fmt.Errorf("%w: %s must be a positive number of requests per second (0 = ask Service Quotas)", ErrUsage, q.name)
+		}
+	}
+	return nil
+}
+
+// PacingSources are where pacing that sees production reads its data: usage
+// metrics (CloudWatch) and applied quotas (Service Quotas). Either may be
+// nil: no usage data means the static rates, no quotas the documented
+// defaults.
+type PacingSources struct {
+	Usage  allowance.Usage
+	Quotas allowance.Quotas
+}
+
+// newPacer returns the controller of the categories set to auto, or nil.
+// It makes each limiter count its own calls for the controller.
+func newPacer(p Pacing, src PacingSources, log *slog.Logger, cats ...pacedCategory) *allowance.Controller {
+	period := p.Period
+	if period <= 0 {
+		period = allowance.DefaultPeriod
+	}
+	var list []allowance.Category
+	for _, c := range cats {
+		if !c.auto || c.lim == nil {
+			continue
+		}
+		own := allowance.NewOwn(period)
+		c.lim.SetObserver(own.Add)
+		list = append(list, allowance.Category{Name: c.name, Resource: c.resource, Static: c.static, Default: c.quota,
+			Quota: c.override, Ceiling: c.lim, Own: own})
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return allowance.New(allowance.Config{Categories: list, Reserve: p.Reserve, Period: period, Usage: src.Usage, Quotas: src.Quotas, Logger: log})
+}
+
+// pacedCategory is one category offered to newPacer.
+type pacedCategory struct {
+	name, resource  string
+	auto            bool
+	lim             *pace.Limiter
+	static          float64 // the static rate (fallback)
+	quota, override float64 // documented default; the operator's --*-quota
+}
+
+// pacingFigures returns the figures of the category named name ("read",
+// "write", "list"), or nil when it is not paced automatically.
+func pacingFigures(c *allowance.Controller, resource string) *allowance.Figures {
+	if c == nil {
+		return nil
+	}
+	for _, f := range c.Figures() {
+		if f.Category == resource {
+			return &f
+		}
+	}
+	return nil
+}
+
+// pacingText describes a category's pacing in a line, for the summary and
+// status: "auto: quota 25/s (service-quotas), production 10/s, reserve 20%,
+// allowed 10/s".
+func pacingText(f *allowance.Figures) string {
+	if f == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: quota %s (%s), production %s, reserve %.0f%%, allowed %s", f.Mode, rpsText(pace.Round2(f.Quota)), f.QuotaSource,
+		rpsText2(f.Production), 100*f.Reserve, rpsText(pace.Round2(f.Allowed)))
+	if f.ProductionThrottles > 0 {
+		fmt.Fprintf(&b, ", production throttled %.0f times recently", f.ProductionThrottles)
+	}
+	return b.String()
+}
+
+// rpsText2 is rpsText where 0 means none rather than unlimited.
+func rpsText2(v float64) string {
+	if v == 0 {
+		return "0/s"
+	}
+	return rpsText(pace.Round2(v))
+}
+
+// pacingFigureMap adds a category's pacing figures to a run's figures (the
+// history entry status shows).
+func pacingFigureMap(m map[string]float64, name string, f *allowance.Figures) {
+	if f == nil {
+		return
+	}
+	m[name+"_quota_rps"] = f.Quota
+	m[name+"_production_rps"] = f.Production
+	m[name+"_allowed_rps"] = f.Allowed
+	m[name+"_production_throttles"] = f.ProductionThrottles
+	m["reserve"] = f.Reserve
+	if f.Mode == allowance.ModeAuto {
+		m[name+"_auto"] = 1
+	} else {
+		m[name+"_auto"] = 0
+	}
+}
+
+// startPacer makes the controller's first decision (cut short if
+// startCtx ends: a signal while starting), then runs it on wg until ctx
+// ends. It does nothing when c is nil.
+func startPacer(startCtx, ctx context.Context, c *allowance.Controller, wg *sync.WaitGroup) {
+	if c == nil {
+		return
+	}
+	c.Start(startCtx)
+	wg.Go(func() { c.Run(ctx) })
+}
+
+// addPacingMetrics adds an operation's pacing figures to an EMF document.
+func addPacingMetrics(add func(name, unit string, v float64), op string, f *allowance.Figures) {
+	if f == nil {
+		return
+	}
+	add(op+".Quota", unitRate, f.Quota)
+	add(op+".ProductionRate", unitRate, f.Production)
+	add(op+".AllowedRate", unitRate, f.Allowed)
+	add(op+".ProductionThrottles", unitCount, f.ProductionThrottles)
+}
+
+// pacingReserve returns the reserve of the first category of p paced
+// automatically.
+func pacingReserve(p Progress) (float64, bool) {
+	for _, rs := range []pace.RateSummary{p.Read, p.Write} {
+		if rs.Pacing != nil {
+			return rs.Pacing.Reserve, true
+		}
+	}
+	return 0, false
+}
+
+// statusPacingText describes a run's pacing figures for status, or "".
+func statusPacingText(f map[string]float64) string {
+	var b strings.Builder
+	for _, name := range []string{"read", "write"} {
+		auto, ok := f[name+"_auto"]
+		if !ok {
+			continue
+		}
+		mode := "auto"
+		if auto == 0 {
+			mode = "static (no usage data)"
+		}
+		fmt.Fprintf(&b, "\n      %s pacing %s: quota %s, production %s, reserve %.0f%%, allowed %s", name, mode,
+			rpsText(pace.Round2(f[name+"_quota_rps"])), rpsText2(f[name+"_production_rps"]), 100*f["reserve"], rpsText(pace.Round2(f[name+"_allowed_rps"])))
+	}
+	return b.String()
+}
