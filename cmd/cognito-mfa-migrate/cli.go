@@ -13,6 +13,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/selftest"
 )
@@ -223,6 +224,8 @@ func defaultVars() kong.Vars {
 		"selftest_max_users": strconv.Itoa(selftest.DefaultMaxPoolUsers),
 		"selftest_prefix":    selftest.Prefix,
 		"version":            versionLine(),
+		"reserve":            f(job.DefaultReserve),
+		"usage_period":       allowance.DefaultPeriod.String(),
 	}
 }
 

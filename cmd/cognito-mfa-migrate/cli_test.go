@@ -139,6 +139,9 @@ func TestUsageErrors(t *testing.T) {
 		{"no workers", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--workers", "0"}, "--workers"},
 		{"negative rate", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--read-rps", "-1"}, "--read-rps"},
 		{"bad max-failures", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--max-failures", "lots"}, "max-failures"},
+		{"reserve of the whole quota", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--write-rps", "auto", "--reserve", "1"}, "--reserve"},
+		{"usage period under a second", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--write-rps", "auto", "--usage-period", "500ms"}, "--usage-period"},
+		{"bad list rate", nil, []string{"export", "--user-pool-id", pool, "--list-rps", "auto-ish"}, "list-rps"},
 		{"bad duration", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--max-duration", "soon"}, "--max-duration"},
 		{"bad rate in environment", map[string]string{"COGNITO_MFA_MIGRATE_WRITE_RPS": "fast"}, []string{"run", "--user-pool-id", pool, "--input", "users.csv"}, "write-rps"},
 		{"bad pool ID in environment", map[string]string{"COGNITO_MFA_MIGRATE_USER_POOL_ID": "nope"}, []string{"run", "--input", "users.csv"}, "--user-pool-id"},
@@ -184,5 +187,28 @@ func TestVersion(t *testing.T) {
 	want := "cognito-mfa-migrate dev (commit none, " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
 	if code != 0 || out != want {
 		t.Errorf("version = %d, %q; want 0, %q", code, out, want)
+	}
+}
+
+// TestAutoRates checks that "auto" reaches the job's configuration, from a
+// flag or the environment, with the static default as the fallback rate.
+func TestAutoRates(t *testing.T) {
+	env := map[string]string{"COGNITO_MFA_MIGRATE_READ_RPS": "auto", "COGNITO_MFA_MIGRATE_RESERVE": "0.3"}
+	c := parseRunEnv(t, []string{"run", "--user-pool-id", cognitotest.DefaultPoolID, "--input", "u.csv", "--write-rps", "AUTO", "--usage-period", "5m", "--write-quota", "30"}, env)
+	cfg := c.Run.config()
+	want := job.Pacing{AutoRead: true, AutoWrite: true, Reserve: 0.3, Period: 5 * time.Minute, WriteQuota: 30}
+	if cfg.Pacing != want || cfg.ReadRPS != job.DefaultReadRPS || cfg.WriteRPS != job.DefaultWriteRPS {
+		t.Errorf("config: pacing %+v, rates %v/%v; want %+v at the static %v/%v", cfg.Pacing, cfg.ReadRPS, cfg.WriteRPS, want, job.DefaultReadRPS, job.DefaultWriteRPS)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+	c = parseRunEnv(t, []string{"run", "--user-pool-id", cognitotest.DefaultPoolID, "--input", "u.csv", "--write-rps", "12.5"}, nil)
+	if cfg := c.Run.config(); cfg.Pacing.Enabled() || cfg.WriteRPS != 12.5 {
+		t.Errorf("--write-rps 12.5: pacing %+v, write rate %v; want static 12.5", cfg.Pacing, cfg.WriteRPS)
+	}
+	e := parseRunEnv(t, []string{"export", "--user-pool-id", cognitotest.DefaultPoolID, "--list-rps", "auto"}, nil).Export.config()
+	if !e.Pacing.AutoList || e.ListRPS != job.DefaultListRPS {
+		t.Errorf("export --list-rps auto: pacing %+v, rate %v", e.Pacing, e.ListRPS)
 	}
 }

@@ -18,13 +18,16 @@ type exportCmd struct {
 	Output           string        `help:"Where to write the CSV: a path or s3://bucket/key (default <pool-id>.users.csv). It appears only once every user has been listed." placeholder:"LOCATION"`
 	All              bool          `help:"List every user in the file, not only those with legacy MFA options (run still reads only the latter)."`
 	KeepExisting     bool          `help:"If the output already exists, keep it and exit 0 without listing: for a workflow that exports before each job (samples/fleet), so that a job in progress keeps the input its checkpoint was made from."`
-	ListRPS          float64       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited)."`
+	ListRPS          rpsFlag       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited). auto: take what production leaves of the quota, from CloudWatch and Service Quotas (${list_rps}/s without data)."`
+	ListQuota        float64       `help:"With --list-rps auto: the UserList quota to assume instead of asking Service Quotas (0 = ask, else ${quota_list})." placeholder:"RPS"`
 	CallTimeout      time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one ListUsers or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
 	ListChains       int           `name:"list-chains" enum:"1,16,256" default:"16" help:"ListUsers pagination chains listed in parallel (Filter sub ^= \"0\" … \"f\"), so that latency does not cap the rate below --list-rps: 1, 16 or 256."`
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
 	NoPreflight      bool          `help:"Skip the checks made before the first call: a local output folder is writable, and the pool exists and may be listed (one ListUsers call)."`
 	formatFlag
+
+	pacingFlags `embed:""`
 }
 
 // Help is the export command's long help.
@@ -75,7 +78,9 @@ was); run it again, it starts over. IAM: cognito-idp:ListUsers on the pool.`
 
 func (c *exportCmd) config() job.ExportConfig {
 	cfg := job.DefaultExportConfig()
-	cfg.UserPoolID, cfg.Output, cfg.All, cfg.ListRPS, cfg.Chains = c.UserPoolID, c.Output, c.All, c.ListRPS, c.ListChains
+	cfg.UserPoolID, cfg.Output, cfg.All, cfg.ListRPS, cfg.Chains = c.UserPoolID, c.Output, c.All, c.ListRPS.rate(job.DefaultListRPS), c.ListChains
+	cfg.Pacing = c.pacing()
+	cfg.Pacing.AutoList, cfg.Pacing.ListQuota = c.ListRPS.auto, c.ListQuota
 	cfg.CallTimeout = c.CallTimeout
 	cfg.ProgressInterval = snapshotInterval
 	return cfg
@@ -135,9 +140,11 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 		log.Info("removed temporary files left by an earlier export that was killed", "files", n)
 	}
 	prog := newExportProgress(c.Progress, con, a.getenv, log, c.ProgressInterval)
-	return job.Export(a.ctx, cfg, job.ExportDeps{
-		Cognito: clients.cognito, Watch: clients.watch, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate,
-	})
+	deps := job.ExportDeps{Cognito: clients.cognito, Watch: clients.watch, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate}
+	if cfg.Pacing.Enabled() {
+		deps.Pacing = pacingSources(clients.cfg, clients.cognito.Options().Region)
+	}
+	return job.Export(a.ctx, cfg, deps)
 }
 
 // endExport shows how an export ended, once, like endRun; in JSON mode a

@@ -21,8 +21,10 @@ type runCmd struct {
 	Report         string        `help:"Per-user report CSV, a path or s3:// (default <input>.report.csv, <input>.dry-run.report.csv)." placeholder:"LOCATION"`
 	Summary        string        `help:"JSON summary, a path or s3:// (default <input>.summary.json, <input>.dry-run.summary.json)." placeholder:"LOCATION"`
 	Reset          bool          `help:"Discard an existing checkpoint and start over (needed after changing the input, pool or mode)."`
-	ReadRPS        float64       `name:"read-rps" default:"${read_rps}" help:"AdminGetUser calls per second; Cognito's UserRead quota is ${quota_read}/s per account and Region, shared with production (0 = unlimited)."`
-	WriteRPS       float64       `name:"write-rps" default:"${write_rps}" help:"AdminSetUserMFAPreference calls per second; Cognito's UserResourceUpdate quota is ${quota_write}/s, not adjustable, shared with production (0 = unlimited)."`
+	ReadRPS        rpsFlag       `name:"read-rps" default:"${read_rps}" help:"AdminGetUser calls per second; Cognito's UserRead quota is ${quota_read}/s per account and Region, shared with production (0 = unlimited). auto: take what production leaves of the applied quota, from CloudWatch and Service Quotas (${read_rps}/s without data)."`
+	WriteRPS       rpsFlag       `name:"write-rps" default:"${write_rps}" help:"AdminSetUserMFAPreference calls per second; Cognito's UserResourceUpdate quota is ${quota_write}/s, not adjustable, shared with production (0 = unlimited). auto: take what production leaves of the quota (${write_rps}/s without data)."`
+	ReadQuota      float64       `help:"With --read-rps auto: the UserRead quota to assume instead of asking Service Quotas (0 = ask, else ${quota_read})." placeholder:"RPS"`
+	WriteQuota     float64       `help:"With --write-rps auto: the UserResourceUpdate quota to assume instead of asking Service Quotas (0 = ask, else ${quota_write})." placeholder:"RPS"`
 	Workers        int           `default:"${workers}" help:"Most users in flight at once; the job sizes itself below this from the rates and the observed latency."`
 	MaxFailures    job.Threshold `default:"${max_failures}" help:"Stop (exit 1) when more users than this have failed: a count (50) or a percentage of the users processed so far, counted over at least 100 users (5%); 0 = never."`
 	MaxAttempts    int           `default:"${max_attempts}" help:"Attempts per call for 5xx answers, resets and timeouts (throttling is retried longer: the rate limiter paces it). AWS_MAX_ATTEMPTS and AWS_RETRY_MODE do not apply to Cognito calls."`
@@ -46,13 +48,18 @@ type runCmd struct {
 
 	metricsFlags `embed:""`
 	formatFlag
+	pacingFlags `embed:""`
 }
 
 func (c *runCmd) config() job.Config {
 	cfg := job.DefaultConfig()
 	cfg.UserPoolID, cfg.Input, cfg.DryRun = c.UserPoolID, c.Input, c.DryRun
 	cfg.Checkpoint, cfg.Report, cfg.Summary, cfg.Reset = c.Checkpoint, c.Report, c.Summary, c.Reset
-	cfg.ReadRPS, cfg.WriteRPS, cfg.Workers, cfg.MaxFailures = c.ReadRPS, c.WriteRPS, c.Workers, c.MaxFailures
+	cfg.ReadRPS, cfg.WriteRPS = c.ReadRPS.rate(job.DefaultReadRPS), c.WriteRPS.rate(job.DefaultWriteRPS)
+	cfg.Pacing = c.pacing()
+	cfg.Pacing.AutoRead, cfg.Pacing.AutoWrite = c.ReadRPS.auto, c.WriteRPS.auto
+	cfg.Pacing.ReadQuota, cfg.Pacing.WriteQuota = c.ReadQuota, c.WriteQuota
+	cfg.Workers, cfg.MaxFailures = c.Workers, c.MaxFailures
 	cfg.Retry.MaxAttempts = c.MaxAttempts
 	cfg.MaxDuration, cfg.MaxUsers = c.MaxDuration, c.MaxUsers
 	cfg.CallTimeout, cfg.StallTimeout = c.CallTimeout, c.StallTimeout
@@ -137,10 +144,14 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 		prog.extra = append(prog.extra, emf.Observe)
 	}
 	host, _ := os.Hostname()
-	sum, err := job.Run(a.ctx, cfg, job.Deps{
+	deps := job.Deps{
 		Cognito: clients.cognito, Watch: clients.watch, Store: store, Files: clients.files(), Logger: base,
 		OnProgress: prog.update, Host: host, Version: programVersion(), RunID: runID,
-	})
+	}
+	if cfg.Pacing.Enabled() {
+		deps.Pacing = pacingSources(clients.cfg, clients.cognito.Options().Region)
+	}
+	sum, err := job.Run(a.ctx, cfg, deps)
 	if emf != nil && emf.Err() != nil {
 		log.Warn("metrics could not be written to stdout; the run was not affected", "error", emf.Err())
 	}

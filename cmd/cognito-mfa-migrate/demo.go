@@ -16,14 +16,15 @@ import (
 )
 
 type demoCmd struct {
-	Users    int           `default:"2000" help:"Users in the simulated pool (a realistic mix of every case the migration handles)."`
-	Dir      string        `help:"Folder for the CSV, checkpoints and reports (default: a new temporary folder)." placeholder:"DIR"`
-	ListRPS  float64       `name:"list-rps" default:"20" help:"ListUsers rate of the demo's export."`
-	ReadRPS  float64       `name:"read-rps" default:"400" help:"AdminGetUser rate of the demo (scaled up from the real default so the demo is short)."`
-	WriteRPS float64       `name:"write-rps" default:"150" help:"AdminSetUserMFAPreference rate of the demo."`
-	Latency  time.Duration `default:"20ms" help:"Simulated Cognito latency per call."`
-	Progress string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display."`
-	Serve    bool          `help:"Do not run the migration: keep the simulated pool up on a loopback port and print the commands to try against it (export, run, kill it, resume, status, report), until Ctrl-C."`
+	Users      int           `default:"2000" help:"Users in the simulated pool (a realistic mix of every case the migration handles)."`
+	Dir        string        `help:"Folder for the CSV, checkpoints and reports (default: a new temporary folder)." placeholder:"DIR"`
+	ListRPS    float64       `name:"list-rps" default:"20" help:"ListUsers rate of the demo's export."`
+	ReadRPS    rpsFlag       `name:"read-rps" default:"auto" help:"AdminGetUser rate of the demo; auto takes what the simulated production leaves of the simulated quota (400/s without data)."`
+	WriteRPS   rpsFlag       `name:"write-rps" default:"auto" help:"AdminSetUserMFAPreference rate of the demo; auto as for reads (150/s without data)."`
+	Production float64       `default:"0.4" help:"Share of each quota the simulated production traffic uses while the demo runs (the simulated account's quotas are Cognito's ×10, its metric periods 1s)."`
+	Latency    time.Duration `default:"20ms" help:"Simulated Cognito latency per call."`
+	Progress   string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display."`
+	Serve      bool          `help:"Do not run the migration: keep the simulated pool up on a loopback port and print the commands to try against it (export, run, kill it, resume, status, report), until Ctrl-C."`
 }
 
 func (c *demoCmd) Run(a *app) error {
@@ -51,12 +52,18 @@ func (c *demoCmd) Run(a *app) error {
 		return err
 	}
 	srv.SetFaults("", cognitotest.Faults{Latency: c.Latency, Jitter: c.Latency / 2, Error500: 0.01, Seed: 1})
+	if c.Production < 0 || c.Production >= 1 {
+		return usageErr("--production must be a share from 0 to below 1")
+	}
+	demoProduction(srv, c.Production)
 
 	if c.Serve {
 		return c.serve(a, srv, dir)
 	}
 	fmt.Fprintf(a.stderr, "demo: a simulated user pool %s with %d users (legacy SMS MFA, TOTP users, users without a phone, unconfirmed users, ...)\n", cognitotest.DefaultPoolID, c.Users)
-	fmt.Fprintf(a.stderr, "demo: no AWS account or network used; %v latency and 1%% InternalErrorException injected; files in %s\n\n", c.Latency, dir)
+	fmt.Fprintf(a.stderr, "demo: no AWS account or network used; %v latency and 1%% InternalErrorException injected; files in %s\n", c.Latency, dir)
+	fmt.Fprintf(a.stderr, "demo: simulated production uses %.0f%% of each quota (UserRead %.0f/s, UserResourceUpdate %.0f/s); with auto rates the job takes what it leaves\n\n",
+		100*c.Production, demoQuotaScale*job.QuotaUserRead, demoQuotaScale*job.QuotaUserResourceUpdate)
 
 	// Step 0: the preflight, as an operator starts: nothing changes.
 	in := filepath.Join(dir, "users.csv")
@@ -64,7 +71,7 @@ func (c *demoCmd) Run(a *app) error {
 	rep := preflight.Run(a.ctx, preflight.Config{
 		PoolID: cognitotest.DefaultPoolID, Region: cognitotest.Region, Export: true,
 		Outputs: []preflight.Output{{Flag: "--output", Location: in}},
-		ReadRPS: c.ReadRPS, WriteRPS: c.WriteRPS, ListRPS: c.ListRPS,
+		ReadRPS: c.ReadRPS.rate(400), WriteRPS: c.WriteRPS.rate(150), ListRPS: c.ListRPS,
 	}, preflight.Deps{Cognito: cognito.NewClient(srv.Config(), cognito.RetryOptions{}), STS: sts.NewFromConfig(srv.Config())})
 	_ = rep.WriteText(a.stderr)
 	fmt.Fprintln(a.stderr)
@@ -88,7 +95,8 @@ func (c *demoCmd) Run(a *app) error {
 	for _, dry := range []bool{true, false} {
 		cfg := job.DefaultConfig()
 		cfg.UserPoolID, cfg.Input, cfg.DryRun = cognitotest.DefaultPoolID, in, dry
-		cfg.ReadRPS, cfg.WriteRPS = c.ReadRPS, c.WriteRPS
+		cfg.ReadRPS, cfg.WriteRPS = c.ReadRPS.rate(400), c.WriteRPS.rate(150)
+		cfg.Pacing = job.Pacing{AutoRead: c.ReadRPS.auto, AutoWrite: c.WriteRPS.auto, Reserve: job.DefaultReserve, Period: time.Second}
 		cfg.ProgressInterval = snapshotInterval
 		step := "step 3/3: the real run (stop it with Ctrl-C and run the demo's status command: it resumes where it stopped)"
 		if dry {
@@ -101,6 +109,7 @@ func (c *demoCmd) Run(a *app) error {
 		sum, err := job.Run(a.ctx, cfg, job.Deps{
 			Cognito: cognito.NewClient(srv.Config(), cfg.Retry), Store: checkpoint.NewFile(cfg.CheckpointLocation()),
 			Logger: log, OnProgress: prog.update, Host: "demo", Version: programVersion(), RunID: runID,
+			Pacing: pacingSources(srv.Config(), cognitotest.Region),
 		})
 		if sum != nil {
 			_ = sum.WriteText(a.stderr)
@@ -136,4 +145,25 @@ It accepts any credentials, but the AWS SDK wants some. In another terminal:
 		dir, srv.URL, pool, srv.URL, pool, srv.URL, pool, srv.URL, pool)
 	<-a.ctx.Done()
 	return nil
+}
+
+// demoQuotaScale scales the simulated account's quotas up from Cognito's, so
+// that the demo is short.
+const demoQuotaScale = 10
+
+// demoProduction gives the simulated account quotas (Cognito's, scaled by
+// demoQuotaScale, with a fifth of a second of burst), usage metrics every
+// second, and production traffic using share of the read and write quotas.
+func demoProduction(srv *cognitotest.Server, share float64) {
+	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second, Lag: 100 * time.Millisecond})
+	for _, q := range []struct {
+		c   cognitotest.Category
+		rps float64
+	}{{cognitotest.UserRead, job.QuotaUserRead}, {cognitotest.UserResourceUpdate, job.QuotaUserResourceUpdate}, {cognitotest.UserList, job.QuotaUserList}} {
+		rps := demoQuotaScale * q.rps
+		srv.SetQuota(q.c, rps, int(rps/5))
+		if q.c != cognitotest.UserList {
+			srv.SetProduction(q.c, share*rps)
+		}
+	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/location"
@@ -281,6 +282,8 @@ var narrowInterfaces = []struct {
 	{"s3", reflect.TypeFor[preflight.S3API](), policyRun},
 	{"cognito-idp", reflect.TypeFor[selftest.API](), policySelftest},
 	{"cognito-idp", reflect.TypeFor[job.PoolsAPI](), policyFleet},
+	{"cloudwatch", reflect.TypeFor[allowance.CloudWatchAPI](), policyRun},
+	{"servicequotas", reflect.TypeFor[allowance.ServiceQuotasAPI](), policyRun},
 }
 
 // The sample IAM policies: the ECS task role's, which runs run; the
@@ -296,6 +299,10 @@ const (
 	policySplit       = "split"
 	policyFleet       = "fleet/target-role-policy.json" // the role of the pool accounts (pools, export, run)
 )
+
+// unscopedActions are the read-only actions that IAM cannot scope to a
+// resource (reference §9): the run's policy grants them on "*".
+var unscopedActions = []string{"cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "servicequotas:ListServiceQuotas"}
 
 // ifaceActions returns the IAM actions of the methods of the interfaces of
 // policy, as listed in narrowInterfaces.
@@ -346,6 +353,8 @@ func codeActions(policy string) []string {
 var sdkServices = map[string]string{
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": "cognito-idp",
 	"github.com/aws/aws-sdk-go-v2/service/s3":                      "s3",
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch":              "cloudwatch",
+	"github.com/aws/aws-sdk-go-v2/service/servicequotas":           "servicequotas",
 }
 
 // sourceOperations finds, in the non-test Go source of the module, every
@@ -458,7 +467,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 			}
 			got[a] = true
 			for _, r := range st.Resource {
-				if r == "*" || strings.HasSuffix(r, "/*") {
+				if (r == "*" && !slices.Contains(unscopedActions, a)) || strings.HasSuffix(r, "/*") {
 					t.Errorf("statement %s: resource %q is a wildcard", st.Sid, r)
 				}
 				byResource[r] = append(byResource[r], a)
@@ -493,6 +502,7 @@ func TestSampleIAMPolicy(t *testing.T) {
 		reportARN:       {"s3:PutObject"},
 		summaryARN:      {"s3:PutObject"},
 		bucketARN:       {"s3:ListBucket"},
+		"*":             unscopedActions,
 	}
 	for r, acts := range byResource {
 		slices.Sort(acts)

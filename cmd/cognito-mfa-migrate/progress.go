@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
 
 // snapshotInterval is how often the job reports progress to the command;
@@ -89,7 +90,7 @@ func (p *progressSink) update(pr job.Progress) {
 		p.bar.draw(barLine{
 			label: p.bar.label, done: pr.Done, total: pr.Rows,
 			rate:   fmt.Sprintf("%s rows/s", rateText(speed)),
-			detail: fmt.Sprintf("read %.0f/s write %.0f/s", pr.Read.Achieved, pr.Write.Achieved),
+			detail: fmt.Sprintf("read %.0f/s write %.0f/s%s", pr.Read.Achieved, pr.Write.Achieved, pacingBar(pr)),
 			eta:    eta,
 		}, pr.Final)
 		return
@@ -102,12 +103,14 @@ func (p *progressSink) update(pr job.Progress) {
 	if pr.Rows > 0 {
 		pct = 100 * float64(pr.Done) / float64(pr.Rows)
 	}
-	p.log.Info("progress",
+	attrs := []any{
 		"done", pr.Done, "rows", pr.Rows, "percent", roundTo(pct, 1), "this_run", pr.ThisRun,
 		"read_rps", pr.Read.Achieved, "write_rps", pr.Write.Achieved,
 		"read_limit_rps", pr.Read.Current, "write_limit_rps", pr.Write.Current,
-		"throttles", pr.Read.Throttles+pr.Write.Throttles, "eta", pr.ETA.Round(time.Second).String(),
-		"outcomes", pr.Outcomes)
+		"throttles", pr.Read.Throttles + pr.Write.Throttles, "eta", pr.ETA.Round(time.Second).String(),
+		"outcomes", pr.Outcomes,
+	}
+	p.log.Info("progress", append(attrs, pacingAttrs(pr)...)...)
 }
 
 func roundTo(v float64, decimals int) float64 {
@@ -272,4 +275,35 @@ func nonEmpty(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// pacingAttrs are the progress line's figures of pacing that sees
+// production, for the categories set to auto: quota, production's use,
+// reserve and the allowed rate.
+func pacingAttrs(pr job.Progress) []any {
+	var attrs []any
+	var reserve float64
+	for _, c := range []struct {
+		name string
+		rs   pace.RateSummary
+	}{{"read", pr.Read}, {"write", pr.Write}} {
+		if f := c.rs.Pacing; f != nil {
+			attrs = append(attrs, c.name+"_pacing", f.Mode, c.name+"_quota_rps", f.Quota, c.name+"_production_rps", f.Production,
+				c.name+"_allowed_rps", f.Allowed)
+			reserve = f.Reserve
+		}
+	}
+	if attrs != nil {
+		attrs = append(attrs, "reserve", reserve)
+	}
+	return attrs
+}
+
+// pacingBar is the bar's short note of the write pacing, such as
+// " (production 10/s, allowed 10/s)".
+func pacingBar(pr job.Progress) string {
+	if f := pr.Write.Pacing; f != nil {
+		return fmt.Sprintf(" (production %.0f/s, allowed %.0f/s)", f.Production, f.Allowed)
+	}
+	return ""
 }
