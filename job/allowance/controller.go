@@ -41,6 +41,9 @@ const (
 	// throttles in a period that counts as production being throttled; it
 	// absorbs a call of ours counted in the neighbouring period.
 	minThrottles = 1
+	// logChange is the least relative change of the allowed rate that is
+	// logged (and counted in Figures.Changes).
+	logChange = 0.03
 )
 
 // Point is one datapoint of a category's usage metrics: the sums of
@@ -374,10 +377,12 @@ func (c *Controller) decide(i int, cat *catState, pts []Point, usageErr error, n
 }
 
 // apply records a decision, sets the ceiling, and logs it when it changes
-// the allowed rate by more than 1% or the mode.
+// the mode or the allowed rate by more than logChange of it (smaller moves
+// are the noise of whole calls counted per period: they set the ceiling
+// without a log line).
 func (c *Controller) apply(i int, cat *catState, mode string, allowed, prod, throttles float64, reason string) {
 	allowed = math.Round(allowed*100) / 100
-	changed := mode != cat.mode || math.Abs(allowed-cat.allowed) > 0.01*math.Max(cat.allowed, 0.01)
+	changed := mode != cat.mode || math.Abs(allowed-cat.allowed) > logChange*math.Max(cat.allowed, 0.01)
 	c.mu.Lock()
 	f := &c.figs[i]
 	f.Mode, f.Production, f.ProductionThrottles, f.Allowed, f.Reason = mode, round2(prod), throttles, allowed, reason
