@@ -65,7 +65,8 @@ type Change struct {
 // NewLimiter; the zero value is not usable.
 type Limiter struct {
 	category string
-	max      float64 // configured rate; +Inf when unlimited
+	max      float64 // configured rate, or the ceiling SetCeiling set; +Inf when unlimited; guarded by mu
+	infinite bool    // unlimited: set at creation, never changed
 	lim      *rate.Limiter
 	onChange func(Change)
 	waiters  atomic.Int64                          // callers in Wait
@@ -89,7 +90,7 @@ type Limiter struct {
 func NewLimiter(category string, rps float64, onChange func(Change)) *Limiter {
 	l := &Limiter{category: category, onChange: onChange}
 	if rps <= 0 || math.IsInf(rps, 1) {
-		l.max, l.cur = math.Inf(1), math.Inf(1)
+		l.max, l.cur, l.infinite = math.Inf(1), math.Inf(1), true
 		l.lim = rate.NewLimiter(rate.Inf, 1)
 		return l
 	}
@@ -113,7 +114,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	if err := l.lim.Wait(ctx); err != nil {
 		return err
 	}
-	if math.IsInf(l.max, 1) {
+	if l.infinite {
 		return nil
 	}
 	for {
@@ -216,13 +217,13 @@ func (l *Limiter) grow(now time.Time) {
 		}
 	}
 	l.lim.SetLimitAt(now, rate.Limit(l.cur))
-	restored := l.cur >= l.max
+	restored, to := l.cur >= l.max, l.max
 	if restored {
 		l.ceiling = 0
 	}
 	l.mu.Unlock()
 	if restored && l.onChange != nil {
-		l.onChange(Change{Category: l.category, From: from, To: l.max, Reason: "recovered"})
+		l.onChange(Change{Category: l.category, From: from, To: to, Reason: "recovered"})
 	}
 }
 
