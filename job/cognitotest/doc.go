@@ -121,6 +121,22 @@
 // recorded with its raw body (Requests). PerSecond and MaxInWindow report
 // arrival rates per Category for checking a client's rate limiting.
 //
+// # Production traffic and usage metrics
+//
+// SetProduction simulates production's own calls of a Category at a rate
+// that may change at any time; they take tokens from the same quota buckets
+// as the requests the server receives, and their throttled calls are
+// counted apart (Usage). Every call is counted per metric period
+// (SetUsageMetrics: the period, the lag before a period is published, and
+// periods that are never published), and the server answers, on its URL,
+// CloudWatch's ListMetrics and GetMetricData (Smithy RPC v2 CBOR, AWS/Usage
+// CallCount and ThrottleCount, Sum, dimensions Service, Type, Resource,
+// Class) and Service Quotas' ListServiceQuotas and GetServiceQuota (JSON
+// 1.1, service code cognito-idp, the quotas of SetQuota or Cognito's
+// defaults), so that the real SDK clients of both services can be aimed at
+// it and tests compress minutes into seconds. Deny answers
+// AccessDeniedException to the IAM actions named.
+//
 // # Clients not built by Server
 //
 // A loopback server answers faster than any real endpoint, which exposes a
