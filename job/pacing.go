@@ -95,8 +95,8 @@ type pacedCategory struct {
 	quota, override float64 // documented default; the operator's --*-quota
 }
 
-// pacingFigures returns the figures of the category named name ("read",
-// "write", "list"), or nil when it is not paced automatically.
+// pacingFigures returns the figures of the quota category resource (such as
+// "UserResourceUpdate"), or nil when c is nil or does not pace it.
 func pacingFigures(c *allowance.Controller, resource string) *allowance.Figures {
 	if c == nil {
 		return nil
