@@ -134,8 +134,9 @@
 // Class) and Service Quotas' ListServiceQuotas and GetServiceQuota (JSON
 // 1.1, service code cognito-idp, the quotas of SetQuota or Cognito's
 // defaults), so that the real SDK clients of both services can be aimed at
-// it and tests compress minutes into seconds. Deny answers
-// AccessDeniedException to the IAM actions named.
+// it and tests compress minutes into seconds. Deny also applies to these
+// operations, named alone ("GetMetricData") or as IAM actions
+// ("cloudwatch:GetMetricData").
 //
 // # Clients not built by Server
 //
