@@ -36,6 +36,7 @@ func poolRegion(poolID string) string {
 
 // awsClients are the AWS clients a command needs.
 type awsClients struct {
+	poolCfg aws.Config // the pool's account: cfg, or the assumed role's with --role-arn (CloudWatch, Service Quotas)
 	cfg     aws.Config
 	cognito *cip.Client
 	watch   *cognito.Watch // on every attempt of cognito: call timeout, stalls, unreachable endpoint
@@ -78,6 +79,7 @@ func loadAWS(ctx context.Context, f awsFlags, poolID string, retry cognito.Retry
 		return nil, err
 	}
 	c.cognito = newCognitoClient(cognitoCfg, f, region, retry, c.watch)
+	c.poolCfg = cognitoCfg
 	if anyS3(locations) {
 		c.s3 = newS3Client(cfg, f, region)
 	}

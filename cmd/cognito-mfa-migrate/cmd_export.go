@@ -141,8 +141,8 @@ func (c *exportCmd) export(a *app, cfg job.ExportConfig, con *console, base, log
 	}
 	prog := newExportProgress(c.Progress, con, a.getenv, log, c.ProgressInterval)
 	deps := job.ExportDeps{Cognito: clients.cognito, Watch: clients.watch, Files: clients.files(), Logger: base, OnProgress: prog.exportUpdate}
-	if cfg.Pacing.Enabled() {
-		deps.Pacing = pacingSources(clients.cfg, clients.cognito.Options().Region)
+	if cfg.Pacing.Enabled() && monitoringReachable(clients.cfg, a.cli.AWS, a.getenv) {
+		deps.Pacing = pacingSources(clients.poolCfg, clients.cognito.Options().Region)
 	}
 	return job.Export(a.ctx, cfg, deps)
 }

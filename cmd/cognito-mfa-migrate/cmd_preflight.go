@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -18,18 +19,19 @@ import (
 // preflightCmd is the preflight command: everything a run (or an export)
 // needs, checked without changing anything.
 type preflightCmd struct {
-	UserPoolID     string  `name:"user-pool-id" required:"" help:"The user pool the run will migrate, such as us-east-1_AbC123." placeholder:"ID"`
-	Input          string  `help:"The CSV the run will read (a path or s3://bucket/key); without it, checks for an export." placeholder:"CSV"`
-	DryRun         bool    `help:"Check for a dry run: no write permission needed, the dry run's default locations."`
-	Checkpoint     string  `help:"The run's --checkpoint (default: derived from --input as run does)." placeholder:"LOCATION"`
-	Report         string  `help:"The run's --report (default: derived from --input)." placeholder:"LOCATION"`
-	Summary        string  `help:"The run's --summary (default: derived from --input)." placeholder:"LOCATION"`
-	Output         string  `help:"The export's --output, a path or s3:// (default <pool-id>.users.csv when there is no --input)." placeholder:"LOCATION"`
-	UsernameColumn string  `help:"The run's --username-column." placeholder:"NAME"`
-	ReadRPS        float64 `name:"read-rps" default:"${read_rps}" help:"The run's --read-rps, for the quota check and the estimate."`
-	WriteRPS       float64 `name:"write-rps" default:"${write_rps}" help:"The run's --write-rps, for the quota check and the estimate."`
-	ListRPS        float64 `name:"list-rps" default:"${list_rps}" help:"The export's --list-rps, for the quota check and the estimate."`
-	Format         string  `enum:"text,json" default:"text" help:"Output: one line per check (text) or a JSON object (json)."`
+	UserPoolID     string        `name:"user-pool-id" required:"" help:"The user pool the run will migrate, such as us-east-1_AbC123." placeholder:"ID"`
+	Input          string        `help:"The CSV the run will read (a path or s3://bucket/key); without it, checks for an export." placeholder:"CSV"`
+	DryRun         bool          `help:"Check for a dry run: no write permission needed, the dry run's default locations."`
+	Checkpoint     string        `help:"The run's --checkpoint (default: derived from --input as run does)." placeholder:"LOCATION"`
+	Report         string        `help:"The run's --report (default: derived from --input)." placeholder:"LOCATION"`
+	Summary        string        `help:"The run's --summary (default: derived from --input)." placeholder:"LOCATION"`
+	Output         string        `help:"The export's --output, a path or s3:// (default <pool-id>.users.csv when there is no --input)." placeholder:"LOCATION"`
+	UsernameColumn string        `help:"The run's --username-column." placeholder:"NAME"`
+	ReadRPS        rpsFlag       `name:"read-rps" default:"${read_rps}" help:"The run's --read-rps, for the quota check and the estimate (auto: ${read_rps}/s, the rate without usage data)."`
+	WriteRPS       rpsFlag       `name:"write-rps" default:"${write_rps}" help:"The run's --write-rps, for the quota check and the estimate (auto: ${write_rps}/s)."`
+	ListRPS        rpsFlag       `name:"list-rps" default:"${list_rps}" help:"The export's --list-rps, for the quota check and the estimate (auto: ${list_rps}/s)."`
+	UsagePeriod    time.Duration `default:"${usage_period}" help:"The CloudWatch metric period read for production's use of the quotas (as run's --usage-period)."`
+	Format         string        `enum:"text,json" default:"text" help:"Output: one line per check (text) or a JSON object (json)."`
 }
 
 // Help is the preflight command's long help.
@@ -65,7 +67,7 @@ cognito-idp:DescribeUserPool (optional: without it the pool's size is unknown).`
 func (c *preflightCmd) config(region string) preflight.Config {
 	cfg := preflight.Config{
 		PoolID: c.UserPoolID, Region: region, Input: c.Input, UsernameColumn: c.UsernameColumn, DryRun: c.DryRun,
-		ReadRPS: c.ReadRPS, WriteRPS: c.WriteRPS, ListRPS: c.ListRPS,
+		ReadRPS: c.ReadRPS.rate(job.DefaultReadRPS), WriteRPS: c.WriteRPS.rate(job.DefaultWriteRPS), ListRPS: c.ListRPS.rate(job.DefaultListRPS),
 	}
 	if c.Input != "" {
 		rc := job.DefaultConfig()
@@ -135,6 +137,9 @@ func (c *preflightCmd) Run(a *app) error {
 	}
 	clients.cognito = newCognitoClient(roleCfg, f, cfg.Region, cognito.RetryOptions{MaxAttempts: 2, MaxThrottleAttempts: 4}, clients.watch)
 	deps := preflight.Deps{Cognito: clients.cognito, STS: sts.NewFromConfig(roleCfg, func(o *sts.Options) { o.Region = cfg.Region })}
+	if monitoringReachable(awsCfg, f, a.getenv) { // the pool's account: the assumed role's
+		deps.Quotas = quotaSurvey{src: pacingSources(roleCfg, cfg.Region), period: c.UsagePeriod}
+	}
 	if clients.s3 != nil {
 		deps.S3 = clients.s3
 	}

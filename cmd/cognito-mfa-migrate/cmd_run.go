@@ -148,8 +148,8 @@ func (c *runCmd) run(a *app, cfg job.Config, runID string, con *console, base, l
 		Cognito: clients.cognito, Watch: clients.watch, Store: store, Files: clients.files(), Logger: base,
 		OnProgress: prog.update, Host: host, Version: programVersion(), RunID: runID,
 	}
-	if cfg.Pacing.Enabled() {
-		deps.Pacing = pacingSources(clients.cfg, clients.cognito.Options().Region)
+	if cfg.Pacing.Enabled() && monitoringReachable(clients.cfg, a.cli.AWS, a.getenv) {
+		deps.Pacing = pacingSources(clients.poolCfg, clients.cognito.Options().Region)
 	}
 	sum, err := job.Run(a.ctx, cfg, deps)
 	if emf != nil && emf.Err() != nil {

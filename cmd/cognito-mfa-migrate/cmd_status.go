@@ -35,8 +35,8 @@ type statusCmd struct {
 	locFlags
 	formatFlag
 	JSON     bool    `name:"json" hidden:"" help:"Deprecated: use --format json."`
-	ReadRPS  float64 `name:"read-rps" help:"Read rate the ETA assumes (default: the rate the last run achieved, else ${read_rps})." placeholder:"RPS"`
-	WriteRPS float64 `name:"write-rps" help:"Write rate the ETA assumes (default: the rate the last run achieved, else ${write_rps})." placeholder:"RPS"`
+	ReadRPS  rpsFlag `name:"read-rps" help:"Read rate the ETA assumes (default, or auto as the task sets it: the rate the last run achieved, else ${read_rps})." placeholder:"RPS"`
+	WriteRPS rpsFlag `name:"write-rps" help:"Write rate the ETA assumes (default, or auto: the rate the last run achieved, else ${write_rps})." placeholder:"RPS"`
 }
 
 func (c *statusCmd) Run(a *app) error {
@@ -53,7 +53,7 @@ func (c *statusCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	st, err := job.LoadStatus(a.ctx, store, c.ReadRPS, c.WriteRPS)
+	st, err := job.LoadStatus(a.ctx, store, c.ReadRPS.rate(0), c.WriteRPS.rate(0))
 	if errors.Is(err, checkpoint.ErrNotFound) {
 		how := "--checkpoint " + loc
 		if c.Checkpoint == "" {

@@ -72,7 +72,8 @@ func (c *demoCmd) Run(a *app) error {
 		PoolID: cognitotest.DefaultPoolID, Region: cognitotest.Region, Export: true,
 		Outputs: []preflight.Output{{Flag: "--output", Location: in}},
 		ReadRPS: c.ReadRPS.rate(400), WriteRPS: c.WriteRPS.rate(150), ListRPS: c.ListRPS,
-	}, preflight.Deps{Cognito: cognito.NewClient(srv.Config(), cognito.RetryOptions{}), STS: sts.NewFromConfig(srv.Config())})
+	}, preflight.Deps{Cognito: cognito.NewClient(srv.Config(), cognito.RetryOptions{}), STS: sts.NewFromConfig(srv.Config()),
+		Quotas: quotaSurvey{src: pacingSources(srv.Config(), cognitotest.Region), period: time.Second}})
 	_ = rep.WriteText(a.stderr)
 	fmt.Fprintln(a.stderr)
 

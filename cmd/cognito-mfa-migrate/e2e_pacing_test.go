@@ -79,3 +79,25 @@ func TestE2EAutoRatesWithoutPermission(t *testing.T) {
 		t.Errorf("summary rates.write.pacing = %+v, want static at %v/s", pf, job.DefaultWriteRPS)
 	}
 }
+
+// TestE2EPreflightReadsQuotasAndProduction: preflight reports each
+// category's applied quota and production's recent peak, and status and
+// preflight accept the rates as auto from the environment, as the ECS task
+// sets them.
+func TestE2EPreflightReadsQuotasAndProduction(t *testing.T) {
+	f := pacingFixture(t, 30)
+	env := append(f.env, "AWS_ENDPOINT_URL_STS="+f.srv.URL, "COGNITO_MFA_MIGRATE_READ_RPS=auto", "COGNITO_MFA_MIGRATE_WRITE_RPS=auto")
+	// Two whole metric periods of production.
+	for len(f.srv.Usage(cognitotest.UserResourceUpdate)) < 5 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	p, code := execEnv(t, env, "preflight", "--user-pool-id", cognitotest.DefaultPoolID, "--endpoint-url", f.srv.URL, "--input", f.input, "--usage-period", "1s")
+	out := p.stdout.String()
+	if code != 0 || !strings.Contains(out, "PASS  quota UserResourceUpdate") || !strings.Contains(out, "quota 100/s (Service Quotas), production's recent peak 2") {
+		t.Errorf("preflight: exit %d, want the write quota from Service Quotas and production's peak of about 20/s\n%s%s", code, out, p.stderr.tail())
+	}
+	p, _ = execEnv(t, env, "status", "--input", f.input) // no checkpoint yet: only the flags are checked
+	if msg := p.stderr.String(); strings.Contains(msg, "rps") || !strings.Contains(msg, "no run has started yet") {
+		t.Errorf("status with COGNITO_MFA_MIGRATE_WRITE_RPS=auto, want only the missing checkpoint:\n%s", msg)
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/preflight"
 )
 
 // rpsFlag is the value of a --*-rps flag: requests per second, or "auto"
@@ -73,4 +76,50 @@ func pacingSources(cfg aws.Config, region string) job.PacingSources {
 	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.Region = region })
 	sq := servicequotas.NewFromConfig(cfg, func(o *servicequotas.Options) { o.Region = region })
 	return job.PacingSources{Usage: allowance.NewCloudWatchUsage(cw), Quotas: allowance.NewServiceQuotas(sq)}
+}
+
+// quotaSurvey is the preflight's reader of the applied quotas and
+// production's recent use (preflight.QuotaSource): one survey as the
+// pacing of --*-rps auto makes its first decision.
+type quotaSurvey struct {
+	src    job.PacingSources
+	period time.Duration // the metric period read
+}
+
+// Usage implements preflight.QuotaSource.
+func (q quotaSurvey) Usage(ctx context.Context) ([]preflight.Use, error) {
+	figs, err := allowance.Survey(ctx, allowance.Config{
+		Categories: []allowance.Category{
+			{Name: "read", Resource: "UserRead", Default: job.QuotaUserRead},
+			{Name: "write", Resource: "UserResourceUpdate", Default: job.QuotaUserResourceUpdate},
+			{Name: "list", Resource: "UserList", Default: job.QuotaUserList},
+		},
+		Reserve: job.DefaultReserve, Period: q.period, Usage: q.src.Usage, Quotas: q.src.Quotas,
+	})
+	if err != nil && !errors.Is(err, allowance.ErrNoMetric) {
+		return nil, err
+	}
+	source := map[string]string{"service-quotas": "Service Quotas", "default": "documented default", "flag": "flag"}
+	uses := make([]preflight.Use, len(figs))
+	for i, f := range figs {
+		uses[i] = preflight.Use{Category: f.Category, Quota: f.Quota, Peak: f.Production, Throttled: f.ProductionThrottles > 0, FromSource: source[f.QuotaSource]}
+		if f.Mode != allowance.ModeAuto {
+			uses[i].FromSource += "; no usage data in CloudWatch yet"
+		}
+	}
+	return uses, nil
+}
+
+// monitoringReachable reports whether CloudWatch and Service Quotas are
+// where the SDK's chain points. It is false when --endpoint-url moves
+// Cognito away from AWS (a test, a simulation, a private setup) while
+// neither AWS_ENDPOINT_URL nor both AWS_ENDPOINT_URL_CLOUDWATCH and
+// AWS_ENDPOINT_URL_SERVICE_QUOTAS say where they are: the job then reads no
+// quotas or usage (the static rates, with one warning) rather than calling
+// AWS's public endpoints from a setup that did not ask for them.
+func monitoringReachable(cfg aws.Config, f awsFlags, getenv func(string) string) bool {
+	if f.EndpointURL == "" || cfg.BaseEndpoint != nil {
+		return true
+	}
+	return getenv("AWS_ENDPOINT_URL_CLOUDWATCH") != "" && getenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS") != ""
 }

@@ -3,6 +3,7 @@ package allowance_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,5 +180,39 @@ func TestControllerOverTheSDKLateAndMissingData(t *testing.T) {
 	}
 	if f := c.Figures()[0]; f.Production != 5 || f.QuotaSource != "service-quotas" {
 		t.Errorf("Figures() = %+v", f)
+	}
+}
+
+func TestSurvey(t *testing.T) {
+	srv := cognitotest.NewServer()
+	defer srv.Close()
+	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second})
+	srv.SetQuota(cognitotest.UserResourceUpdate, 25, 5)
+	srv.SetProduction(cognitotest.UserResourceUpdate, 10)
+	for len(srv.Usage(cognitotest.UserResourceUpdate)) < 3 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cw, sq := clients(srv)
+	cfg := allowance.Config{
+		Categories: []allowance.Category{
+			{Name: "read", Resource: "UserRead", Default: 120},
+			{Name: "write", Resource: "UserResourceUpdate", Default: 25},
+		},
+		Reserve: 0.2, Period: time.Second,
+		Usage: allowance.NewCloudWatchUsage(cw), Quotas: allowance.NewServiceQuotas(sq),
+	}
+	figs, err := allowance.Survey(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Survey: %v", err)
+	}
+	if w := figs[1]; w.Mode != allowance.ModeAuto || w.Quota != 25 || w.Production < 9 || w.Production > 11 {
+		t.Errorf("write figures = %+v, want auto, quota 25, production ≈ 10", w)
+	}
+	if r := figs[0]; r.Mode != allowance.ModeStatic || r.Quota != 120 {
+		t.Errorf("read figures (no usage data) = %+v, want static, quota 120", r)
+	}
+	srv.Deny("GetMetricData")
+	if _, err := allowance.Survey(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("Survey with GetMetricData denied: err = %v, want AccessDenied", err)
 	}
 }

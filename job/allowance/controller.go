@@ -140,6 +140,8 @@ type Controller struct {
 	denied       bool // CloudWatch denied access: no more queries
 	failing      bool // the last Usage call failed
 	quotasWarned bool
+	quotaErr     error // the error reading the quotas, for Survey
+	usageErr     error // the last error reading usage, for Survey
 
 	mu   sync.Mutex // guards the figures of cats
 	figs []Figures
@@ -248,6 +250,7 @@ func (c *Controller) readQuotas(ctx context.Context) {
 		}
 		c.log.Warn("pacing: could not read the applied quotas from Service Quotas; using Cognito's documented defaults"+fixFor(err, "servicequotas:ListServiceQuotas"),
 			"error", errText(err))
+		c.quotaErr = err
 		c.quotasWarned = true
 		return
 	}
@@ -287,6 +290,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) {
 		if isDenied(err) {
 			c.denied = true
 		}
+		c.usageErr = err
 	}
 	switch {
 	case err != nil && !c.failing:
@@ -424,7 +428,7 @@ func span(pts []Point, prev time.Duration, known bool, period time.Duration) (ti
 }
 
 var (
-	errNoSource = errors.New("no CloudWatch client")
+	errNoSource = errors.New("no CloudWatch endpoint configured (with --endpoint-url, set AWS_ENDPOINT_URL_CLOUDWATCH and AWS_ENDPOINT_URL_SERVICE_QUOTAS)")
 	errDenied   = errors.New("access to CloudWatch was denied earlier in the run")
 )
 

@@ -295,7 +295,7 @@ func checkRates(r *Report, cfg Config) {
 
 func checkQuotas(ctx context.Context, r *Report, d Deps) {
 	if d.Quotas == nil {
-		r.add("quotas", StatusSkip, "skipped: --read-rps auto not available (applied quotas and production's use come with the pacing of issue 11)", "")
+		r.add("quotas", StatusSkip, "skipped: applied quotas and production's use not read (no CloudWatch or Service Quotas endpoint: with --endpoint-url, set AWS_ENDPOINT_URL_CLOUDWATCH and AWS_ENDPOINT_URL_SERVICE_QUOTAS)", "")
 		return
 	}
 	uses, err := d.Quotas.Usage(ctx)

@@ -166,9 +166,8 @@ type Use struct {
 }
 
 // QuotaSource reads applied quotas and production's use (Service Quotas and
-// CloudWatch AWS/Usage). It is the hook for the pacing of issue 11
-// (--read-rps auto); until that is merged Deps.Quotas is nil and the check
-// is reported skipped.
+// CloudWatch AWS/Usage), as the pacing of --read-rps auto does (the command
+// implements it with allowance.Survey). A nil Deps.Quotas skips the check.
 type QuotaSource interface {
 	Usage(ctx context.Context) ([]Use, error)
 }
