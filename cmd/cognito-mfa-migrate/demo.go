@@ -65,6 +65,15 @@ func (c *demoCmd) Run(a *app) error {
 	fmt.Fprintf(a.stderr, "demo: simulated production uses %.0f%% of each quota (UserRead %.0f/s, UserResourceUpdate %.0f/s); with auto rates the job takes what it leaves\n\n",
 		100*c.Production, demoQuotaScale*job.QuotaUserRead, demoQuotaScale*job.QuotaUserResourceUpdate)
 
+	// Production has been running for a while in a real account: give the
+	// simulated one two metric periods of history before the preflight
+	// reads it.
+	select {
+	case <-a.ctx.Done():
+		return fmt.Errorf("%w (signal)", job.ErrStopped)
+	case <-time.After(2200 * time.Millisecond):
+	}
+
 	// Step 0: the preflight, as an operator starts: nothing changes.
 	in := filepath.Join(dir, "users.csv")
 	fmt.Fprintf(a.stderr, "demo: step 0: preflight: credentials, pool, permissions, output, quotas, cost; changes nothing\n")
@@ -134,16 +143,18 @@ func (c *demoCmd) serve(a *app, srv *cognitotest.Server, dir string) error {
 It accepts any credentials, but the AWS SDK wants some. In another terminal:
 
   export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_ENDPOINT_URL_STS=%s
+  export AWS_ENDPOINT_URL_CLOUDWATCH=%s AWS_ENDPOINT_URL_SERVICE_QUOTAS=%s COGNITO_MFA_MIGRATE_USAGE_PERIOD=1s
   cd %s
   cognito-mfa-migrate preflight --endpoint-url %s --user-pool-id %s
   cognito-mfa-migrate export --endpoint-url %s --user-pool-id %s --output users.csv
   cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --dry-run
-  cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --write-rps 20
-      (interrupt it with Ctrl-C or kill -9, then run the same command again: it resumes)
+  cognito-mfa-migrate run    --endpoint-url %s --user-pool-id %s --input users.csv --write-rps auto
+      (it takes what the simulated production, %.0f%% of each quota, leaves of it; interrupt it
+      with Ctrl-C or kill -9, then run the same command again: it resumes)
   cognito-mfa-migrate status --input users.csv
   cognito-mfa-migrate report --input users.csv
 `, pool, c.Users, srv.URL, cognitotest.DefaultAccessKeyID, cognitotest.DefaultSecretAccessKey, cognitotest.Region, srv.URL,
-		dir, srv.URL, pool, srv.URL, pool, srv.URL, pool, srv.URL, pool)
+		srv.URL, srv.URL, dir, srv.URL, pool, srv.URL, pool, srv.URL, pool, srv.URL, pool, 100*c.Production)
 	<-a.ctx.Done()
 	return nil
 }
