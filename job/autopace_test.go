@@ -57,11 +57,9 @@ func autoRun(t *testing.T, users int, prod float64, deny ...string) (*Summary, *
 	srv.SetQuota(cognitotest.UserResourceUpdate, quota, int(quota/5))
 	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second, Lag: 100 * time.Millisecond})
 	srv.Deny(deny...)
+	// Production's use is in CloudWatch before the run starts, and goes on.
+	srv.BackfillProduction(cognitotest.UserResourceUpdate, prod, 3)
 	srv.SetProduction(cognitotest.UserResourceUpdate, prod)
-	// Production's use is in CloudWatch before the run starts.
-	for len(srv.Usage(cognitotest.UserResourceUpdate)) < 3 {
-		time.Sleep(100 * time.Millisecond)
-	}
 	var logs lockedBuffer
 	cfg := benchConfig(writeBenchInput(t, t.TempDir(), users))
 	cfg.ReadRPS, cfg.WriteRPS = 1000, 20
@@ -138,10 +136,8 @@ func TestExportAutoPacing(t *testing.T) {
 	srv := newPool(t, tenthLegacy(600))
 	srv.SetQuota(cognitotest.UserList, 30, 6)
 	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second})
+	srv.BackfillProduction(cognitotest.UserList, 6, 3)
 	srv.SetProduction(cognitotest.UserList, 6)
-	for len(srv.Usage(cognitotest.UserList)) < 3 {
-		time.Sleep(100 * time.Millisecond)
-	}
 	cfg := testExportConfig(filepath.Join(t.TempDir(), "pool.users.csv"))
 	cfg.Pacing = Pacing{AutoList: true, Reserve: 0.2, Period: time.Second}
 	sum, err := Export(t.Context(), cfg, ExportDeps{Cognito: exportClient(srv), Pacing: pacingSourcesFor(srv)})

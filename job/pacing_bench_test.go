@@ -195,10 +195,10 @@ func runPacingScenario(tb testing.TB, users int, steps []prodStep) *pacingResult
 	srv := newSyntheticServer(tb, 1)
 	srv.SetQuota(cognitotest.UserResourceUpdate, pacingQuota, pacingBurst)
 	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: pacingPeriod, Lag: pacingLag})
+	// Production's use is in CloudWatch before the run, and goes on; the
+	// run starts on a period boundary.
+	srv.BackfillProduction(cognitotest.UserResourceUpdate, 0.4*pacingQuota, 5)
 	srv.SetProduction(cognitotest.UserResourceUpdate, 0.4*pacingQuota)
-	// Production's use is in CloudWatch before the run: wait for three
-	// published periods, then start on a period boundary.
-	time.Sleep(3*pacingPeriod + pacingLag)
 	start := time.Now().Truncate(pacingPeriod).Add(pacingPeriod)
 	time.Sleep(time.Until(start))
 	res := &pacingResult{start: start}

@@ -21,10 +21,8 @@ func pacingFixture(t *testing.T, users int) *fixture {
 	f.env = append(f.env, "AWS_ENDPOINT_URL_CLOUDWATCH="+f.srv.URL, "AWS_ENDPOINT_URL_SERVICE_QUOTAS="+f.srv.URL)
 	f.srv.SetQuota(cognitotest.UserResourceUpdate, 100, 20)
 	f.srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second})
+	f.srv.BackfillProduction(cognitotest.UserResourceUpdate, 20, 3)
 	f.srv.SetProduction(cognitotest.UserResourceUpdate, 20)
-	for len(f.srv.Usage(cognitotest.UserResourceUpdate)) < 3 {
-		time.Sleep(100 * time.Millisecond)
-	}
 	return f
 }
 
@@ -87,10 +85,6 @@ func TestE2EAutoRatesWithoutPermission(t *testing.T) {
 func TestE2EPreflightReadsQuotasAndProduction(t *testing.T) {
 	f := pacingFixture(t, 30)
 	env := append(f.env, "AWS_ENDPOINT_URL_STS="+f.srv.URL, "COGNITO_MFA_MIGRATE_READ_RPS=auto", "COGNITO_MFA_MIGRATE_WRITE_RPS=auto")
-	// Two whole metric periods of production.
-	for len(f.srv.Usage(cognitotest.UserResourceUpdate)) < 5 {
-		time.Sleep(100 * time.Millisecond)
-	}
 	p, code := execEnv(t, env, "preflight", "--user-pool-id", cognitotest.DefaultPoolID, "--endpoint-url", f.srv.URL, "--input", f.input, "--usage-period", "1s")
 	out := p.stdout.String()
 	if code != 0 || !strings.Contains(out, "PASS  quota UserResourceUpdate") || !strings.Contains(out, "quota 100/s (Service Quotas), production's recent peak 2") {

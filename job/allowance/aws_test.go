@@ -188,10 +188,7 @@ func TestSurvey(t *testing.T) {
 	defer srv.Close()
 	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second})
 	srv.SetQuota(cognitotest.UserResourceUpdate, 25, 5)
-	srv.SetProduction(cognitotest.UserResourceUpdate, 10)
-	for len(srv.Usage(cognitotest.UserResourceUpdate)) < 3 {
-		time.Sleep(100 * time.Millisecond)
-	}
+	srv.BackfillProduction(cognitotest.UserResourceUpdate, 10, 3)
 	cw, sq := clients(srv)
 	cfg := allowance.Config{
 		Categories: []allowance.Category{

@@ -2,6 +2,7 @@ package cognitotest
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"time"
 )
@@ -156,19 +157,43 @@ func (s *Server) produce() {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		now := s.now()
-		for c, p := range s.usage.prod {
-			if d := now.Sub(p.last); d > 0 {
-				p.acc += p.rps * d.Seconds()
-			}
-			p.last = now
-			for ; p.acc >= 1; p.acc-- {
-				lim := s.quotas[c]
-				throttled := lim != nil && !lim.AllowN(now, 1)
-				s.usage.countLocked(now, c, true, throttled)
-			}
-		}
+		s.produceLocked(s.now())
 		s.mu.Unlock()
+	}
+}
+
+// produceLocked makes production's calls that fell due by now. s.mu must
+// be held.
+func (s *Server) produceLocked(now time.Time) {
+	for c, p := range s.usage.prod {
+		if d := now.Sub(p.last); d > 0 {
+			p.acc += p.rps * d.Seconds()
+		}
+		p.last = now
+		for ; p.acc >= 1; p.acc-- {
+			lim := s.quotas[c]
+			throttled := lim != nil && !lim.AllowN(now, 1)
+			s.usage.countLocked(now, c, true, throttled)
+		}
+	}
+}
+
+// BackfillProduction records, in category c's usage metrics, production
+// calls at rps per second in each of the n whole metric periods before the
+// current one, as the history CloudWatch holds when a job starts on an
+// account in use. It takes no quota tokens (those periods are over) and
+// adds to counts already there.
+func (s *Server) BackfillProduction(c Category, rps float64, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.usage.period()
+	cur := time.Unix(0, floorDiv(s.now().UnixNano(), int64(p))*int64(p))
+	calls := int(math.Round(rps * p.Seconds()))
+	for k := 1; k <= n; k++ {
+		at := cur.Add(-time.Duration(k) * p)
+		for range calls {
+			s.usage.countLocked(at, c, true, false)
+		}
 	}
 }
 

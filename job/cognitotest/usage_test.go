@@ -10,40 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 )
-
-// Production and the client share a category's quota bucket: with
-// production taking the whole quota, the client's calls are throttled, and
-// production's own throttled calls are counted apart from the client's.
-func TestProductionSharesTheQuota(t *testing.T) {
-	srv := cognitotest.NewServer()
-	defer srv.Close()
-	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second})
-	srv.SetQuota(cognitotest.UserRead, 20, 1)
-	srv.SetProduction(cognitotest.UserRead, 20)
-	for sum(srv.Usage(cognitotest.UserRead)).ProductionCalls < 10 {
-		time.Sleep(20 * time.Millisecond)
-	}
-	c := srv.Client(func(o *cip.Options) { o.RetryMaxAttempts = 1 })
-	for range 40 {
-		_, _ = c.AdminGetUser(t.Context(), &cip.AdminGetUserInput{UserPoolId: aws.String(cognitotest.DefaultPoolID), Username: aws.String("nobody")})
-	}
-	srv.SetProduction(cognitotest.UserRead, 0)
-	got := sum(srv.Usage(cognitotest.UserRead))
-	if got.Calls != 40 || got.Throttles == 0 || got.Throttles != srv.Stats("AdminGetUser").Throttled {
-		t.Errorf("client calls %d, throttled %d (Stats: %d); want 40, some, equal", got.Calls, got.Throttles, srv.Stats("AdminGetUser").Throttled)
-	}
-	if got.ProductionThrottles == 0 {
-		t.Errorf("production was never throttled while the client took its tokens: %+v", got)
-	}
-	if srv.Calls("") != 40 {
-		t.Errorf("Calls() = %d: production's calls must not count as received requests", srv.Calls(""))
-	}
-}
 
 func sum(ps []cognitotest.UsagePeriod) cognitotest.UsagePeriod {
 	var s cognitotest.UsagePeriod
@@ -81,21 +51,18 @@ func TestMonitoringDenied(t *testing.T) {
 	}
 }
 
-// This example simulates production traffic on the write quota and reads
-// its use per period the way AWS publishes it, through the real CloudWatch
-// client: the AWS/Usage CallCount of the category.
-func ExampleServer_SetProduction() {
+// This example gives the simulated account a history of production
+// traffic on the write quota, and finds its usage metric the way a client
+// must, through the real CloudWatch client: the AWS/Usage CallCount whose
+// Resource dimension is the category.
+func ExampleServer_BackfillProduction() {
 	srv := cognitotest.NewServer()
 	defer srv.Close()
 	srv.SetUsageMetrics(cognitotest.UsageMetrics{Period: time.Second}) // a "minute" compressed to a second
-	srv.SetQuota(cognitotest.UserResourceUpdate, 25, 5)
-	srv.SetProduction(cognitotest.UserResourceUpdate, 10) // production: 10 writes a second
-	time.Sleep(2100 * time.Millisecond)
-	srv.SetProduction(cognitotest.UserResourceUpdate, 0)
+	srv.BackfillProduction(cognitotest.UserResourceUpdate, 10, 3)      // 10 writes a second, the last 3 periods
 
 	cw := cloudwatch.NewFromConfig(srv.Config())
-	ctx := context.Background()
-	metrics, err := cw.ListMetrics(ctx, &cloudwatch.ListMetricsInput{
+	metrics, err := cw.ListMetrics(context.Background(), &cloudwatch.ListMetricsInput{
 		Namespace: aws.String("AWS/Usage"), MetricName: aws.String("CallCount"),
 		Dimensions: []cwtypes.DimensionFilter{{Name: aws.String("Resource"), Value: aws.String("UserResourceUpdate")}},
 	})
@@ -105,9 +72,11 @@ func ExampleServer_SetProduction() {
 	for _, d := range metrics.Metrics[0].Dimensions {
 		fmt.Printf("%s=%s\n", aws.ToString(d.Name), aws.ToString(d.Value))
 	}
+	fmt.Println(sum(srv.Usage(cognitotest.UserResourceUpdate)).ProductionCalls, "production calls")
 	// Output:
 	// Class=None
 	// Resource=UserResourceUpdate
 	// Service=Cognito User Pools
 	// Type=API
+	// 30 production calls
 }
