@@ -40,8 +40,9 @@ func (p Pacing) validate() error {
 	switch {
 	case math.IsNaN(p.Reserve) || p.Reserve < 0 || p.Reserve >= 1:
 		return fmt.Errorf("%w: --reserve must be a share of the quota from 0 to below 1, such as 0.2", ErrUsage)
-	case p.Period < 0 || p.Period > 0 && (p.Period < time.Second || p.Period%time.Second != 0):
-		return fmt.Errorf("%w: --usage-period must be whole seconds, at least 1s (CloudWatch periods are 60s or 300s; seconds are for simulations)", ErrUsage)
+	case p.Period < 0 || p.Period > 0 && (p.Period < time.Second || p.Period%time.Second != 0) ||
+		p.Period >= time.Minute && p.Period%time.Minute != 0:
+		return fmt.Errorf("%w: --usage-period must be a whole number of minutes, such as 1m or 5m (CloudWatch's periods for usage metrics); whole seconds under a minute are for simulations", ErrUsage)
 	}
 	for _, q := range []struct {
 		name string

@@ -140,6 +140,7 @@ func TestUsageErrors(t *testing.T) {
 		{"negative rate", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--read-rps", "-1"}, "--read-rps"},
 		{"bad max-failures", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--max-failures", "lots"}, "max-failures"},
 		{"reserve of the whole quota", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--write-rps", "auto", "--reserve", "1"}, "--reserve"},
+		{"usage period not whole minutes", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--write-rps", "auto", "--usage-period", "90s"}, "--usage-period"},
 		{"usage period under a second", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--write-rps", "auto", "--usage-period", "500ms"}, "--usage-period"},
 		{"bad list rate", nil, []string{"export", "--user-pool-id", pool, "--list-rps", "auto-ish"}, "list-rps"},
 		{"bad duration", nil, []string{"run", "--user-pool-id", pool, "--input", "users.csv", "--max-duration", "soon"}, "--max-duration"},
