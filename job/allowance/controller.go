@@ -133,21 +133,24 @@ const (
 type Controller struct {
 	cfg  Config
 	log  *slog.Logger
-	cats []*catState
+	loop loop // owned by the goroutine that calls Start, Step and Run
 
-	started      bool // Start was called (only Run and Start touch these)
-	warned       bool // the fallback warning was logged
-	denied       bool // CloudWatch denied access: no more queries
-	failing      bool // the last Usage call failed
-	quotasWarned bool
-	quotaErr     error // the error reading the quotas, for Survey
-	usageErr     error // the last error reading usage, for Survey
-
-	mu   sync.Mutex // guards the figures of cats
+	mu   sync.Mutex // guards figs, which Figures reads from any goroutine
 	figs []Figures
 }
 
-// catState is what the controller knows of one category. Only Run touches it.
+// loop is what the deciding goroutine knows between decisions.
+type loop struct {
+	cats     []*catState
+	started  bool  // Start was called
+	warned   bool  // the fallback warning was logged
+	denied   bool  // CloudWatch denied access: no more queries
+	failing  bool  // the last Usage call failed
+	quotaErr error // the error reading the quotas, for Survey
+	usageErr error // the last error reading usage, for Survey
+}
+
+// catState is what the controller knows of one category, in its loop.
 type catState struct {
 	Category
 	span         time.Duration // time one datapoint covers
@@ -179,7 +182,7 @@ func New(cfg Config) *Controller {
 		if cat.Quota > 0 {
 			q, src = cat.Quota, "flag"
 		}
-		c.cats = append(c.cats, &catState{Category: cat, span: cfg.Period, allowed: cat.Static, mode: ModeStatic})
+		c.loop.cats = append(c.loop.cats, &catState{Category: cat, span: cfg.Period, allowed: cat.Static, mode: ModeStatic})
 		c.figs = append(c.figs, Figures{Category: cat.Resource, Mode: ModeStatic, Quota: q, QuotaSource: src,
 			Reserve: cfg.Reserve, Allowed: cat.Static, Reason: "no decision yet: the static rate"})
 	}
@@ -199,7 +202,7 @@ func (c *Controller) Figures() []Figures {
 // CloudWatch's are), until ctx ends. Failures of CloudWatch or Service
 // Quotas are logged, never returned.
 func (c *Controller) Run(ctx context.Context) {
-	if !c.started {
+	if !c.loop.started {
 		c.Start(ctx)
 	}
 	p := c.cfg.Period
@@ -221,7 +224,7 @@ func (c *Controller) Run(ctx context.Context) {
 // call it before Run, from the same goroutine, to wait for the first
 // decision. Each call it makes is bounded by Config.CallTimeout.
 func (c *Controller) Start(ctx context.Context) {
-	c.started = true
+	c.loop.started = true
 	c.readQuotas(ctx)
 	c.Step(ctx, c.cfg.Now())
 }
@@ -230,7 +233,7 @@ func (c *Controller) Start(ctx context.Context) {
 // operator gave one.
 func (c *Controller) readQuotas(ctx context.Context) {
 	var ask []string
-	for _, cat := range c.cats {
+	for _, cat := range c.loop.cats {
 		if cat.Quota <= 0 {
 			ask = append(ask, cat.Resource)
 		}
@@ -250,13 +253,12 @@ func (c *Controller) readQuotas(ctx context.Context) {
 		}
 		c.log.Warn("pacing: could not read the applied quotas from Service Quotas; using Cognito's documented defaults"+fixFor(err, "servicequotas:ListServiceQuotas"),
 			"error", errText(err))
-		c.quotaErr = err
-		c.quotasWarned = true
+		c.loop.quotaErr = err
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, cat := range c.cats {
+	for i, cat := range c.loop.cats {
 		if q, ok := got[cat.Resource]; ok && cat.Quota <= 0 && q > 0 {
 			c.figs[i].Quota, c.figs[i].QuotaSource = q, "service-quotas"
 		}
@@ -272,12 +274,12 @@ func (c *Controller) Step(ctx context.Context, now time.Time) {
 	switch {
 	case c.cfg.Usage == nil:
 		err = errNoSource
-	case c.denied:
+	case c.loop.denied:
 		err = errDenied
 	default:
 		longest := c.cfg.Period
-		names := make([]string, len(c.cats))
-		for i, cat := range c.cats {
+		names := make([]string, len(c.loop.cats))
+		for i, cat := range c.loop.cats {
 			names[i] = cat.Resource
 			longest = max(longest, cat.span)
 		}
@@ -288,25 +290,25 @@ func (c *Controller) Step(ctx context.Context, now time.Time) {
 			return // the run is ending
 		}
 		if isDenied(err) {
-			c.denied = true
+			c.loop.denied = true
 		}
-		c.usageErr = err
+		c.loop.usageErr = err
 	}
 	switch {
-	case err != nil && !c.failing:
-		c.failing = true
-		if !c.warned {
-			c.warned = true
+	case err != nil && !c.loop.failing:
+		c.loop.failing = true
+		if !c.loop.warned {
+			c.loop.warned = true
 			c.log.Warn("pacing: CloudWatch usage metrics are unavailable; the static rates apply until they are"+fixFor(err, "cloudwatch:GetMetricData and cloudwatch:ListMetrics"),
 				"error", errText(err))
 		} else {
 			c.log.Info("pacing: CloudWatch usage metrics are unavailable", "error", errText(err))
 		}
-	case err == nil && c.failing:
-		c.failing = false
+	case err == nil && c.loop.failing:
+		c.loop.failing = false
 		c.log.Info("pacing: CloudWatch usage metrics are available again")
 	}
-	for i, cat := range c.cats {
+	for i, cat := range c.loop.cats {
 		c.decide(i, cat, pts[cat.Resource], err, now)
 	}
 }
@@ -338,8 +340,8 @@ func (c *Controller) decide(i int, cat *catState, pts []Point, usageErr error, n
 		if usageErr != nil {
 			reason = "usage metrics unavailable: the static rate"
 		}
-		if !c.warned && usageErr == nil {
-			c.warned = true
+		if !c.loop.warned && usageErr == nil {
+			c.loop.warned = true
 			c.log.Warn("pacing: CloudWatch has no usage data for the category yet; the static rate applies until it has",
 				"category", cat.Name, "resource", cat.Resource, "static_rps", cat.Static)
 		}

@@ -29,7 +29,7 @@ func Survey(ctx context.Context, cfg Config) ([]Figures, error) {
 	c := New(cfg)
 	c.Start(ctx)
 	figs := c.Figures()
-	if err := errors.Join(c.quotaErr, c.usageErr); err != nil {
+	if err := errors.Join(c.loop.quotaErr, c.loop.usageErr); err != nil {
 		return figs, err
 	}
 	for _, f := range figs {
