@@ -128,8 +128,10 @@ const (
 )
 
 // Controller sets each category's ceiling from its quota and production's
-// measured use. Create it with New and run it with Run; Figures may be
-// called from any goroutine.
+// measured use. Create it with New (the zero value is not usable) and run
+// it with Run, or Start then Run; Start, Step and Run must be called from
+// one goroutine, Figures from any. Failures of CloudWatch or Service Quotas
+// are logged and reflected in the figures, never returned.
 type Controller struct {
 	cfg  Config
 	log  *slog.Logger
