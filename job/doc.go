@@ -33,7 +33,8 @@
 //     and report if time is left.
 //
 // Files follow the flow and use only names declared at their level or
-// below: errors, mask, config, outcome, plan, row, files (with files_unix,
+// below: errors, mask, pacing (with pacingtext: --*-rps auto, its settings,
+// controller and words), config, outcome, plan, row, files (with files_unix,
 // fileid_unix, inputfile: the input pinned for the run, resume: reading it
 // from a mark of its scan, exists, and scancache: the input's scan kept next
 // to the checkpoint), cells, report, summary, interim (when a stopped run

@@ -15,7 +15,7 @@ import (
 // first (doc.go says the same). A file may use the package-level names of
 // files at its level or below, never of a file above it.
 var fileOrder = []string{
-	"errors.go", "mask.go", "config.go", "outcome.go", "plan.go", "row.go", "cells.go", "s3access.go",
+	"errors.go", "mask.go", "pacing.go", "pacingtext.go", "config.go", "outcome.go", "plan.go", "row.go", "cells.go", "s3access.go",
 	"files_unix.go", "files_other.go", "fileid_unix.go", "fileid_other.go", "inputfile.go", "resume.go", "files.go", "exists.go",
 	"scancache.go", "startup.go", "report.go", "summary.go", "interim.go",
 	"status.go", "ticket.go", "ticketchart.go", "metrics.go", "gate.go", "stopper.go", "worker.go", "dispatch.go", "sizer.go", "lease.go",

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/allowance"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/pace"
 )
@@ -240,4 +241,26 @@ func (e *EMF) document(p Progress) map[string]any {
 		}},
 	}
 	return doc
+}
+
+// addPacingMetrics adds an operation's pacing figures to an EMF document.
+func addPacingMetrics(add func(name, unit string, v float64), op string, f *allowance.Figures) {
+	if f == nil {
+		return
+	}
+	add(op+".Quota", unitRate, f.Quota)
+	add(op+".ProductionRate", unitRate, f.Production)
+	add(op+".AllowedRate", unitRate, f.Allowed)
+	add(op+".ProductionThrottles", unitCount, f.ProductionThrottles)
+}
+
+// pacingReserve returns the reserve of the first category of p paced
+// automatically.
+func pacingReserve(p Progress) (float64, bool) {
+	for _, rs := range []pace.RateSummary{p.Read, p.Write} {
+		if rs.Pacing != nil {
+			return rs.Pacing.Reserve, true
+		}
+	}
+	return 0, false
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -110,30 +109,6 @@ func pacingFigures(c *allowance.Controller, resource string) *allowance.Figures 
 	return nil
 }
 
-// pacingText describes a category's pacing in a line, for the summary and
-// status: "auto: quota 25/s (service-quotas), production 10/s, reserve 20%,
-// allowed 10/s".
-func pacingText(f *allowance.Figures) string {
-	if f == nil {
-		return ""
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: quota %s (%s), production %s, reserve %.0f%%, allowed %s", f.Mode, rpsText(pace.Round2(f.Quota)), f.QuotaSource,
-		rpsText2(f.Production), 100*f.Reserve, rpsText(pace.Round2(f.Allowed)))
-	if f.ProductionThrottles > 0 {
-		fmt.Fprintf(&b, ", production throttled %.0f times recently", f.ProductionThrottles)
-	}
-	return b.String()
-}
-
-// rpsText2 is rpsText where 0 means none rather than unlimited.
-func rpsText2(v float64) string {
-	if v == 0 {
-		return "0/s"
-	}
-	return rpsText(pace.Round2(v))
-}
-
 // pacingFigureMap adds a category's pacing figures to a run's figures (the
 // history entry status shows).
 func pacingFigureMap(m map[string]float64, name string, f *allowance.Figures) {
@@ -161,44 +136,4 @@ func startPacer(startCtx, ctx context.Context, c *allowance.Controller, wg *sync
 	}
 	c.Start(startCtx)
 	wg.Go(func() { c.Run(ctx) })
-}
-
-// addPacingMetrics adds an operation's pacing figures to an EMF document.
-func addPacingMetrics(add func(name, unit string, v float64), op string, f *allowance.Figures) {
-	if f == nil {
-		return
-	}
-	add(op+".Quota", unitRate, f.Quota)
-	add(op+".ProductionRate", unitRate, f.Production)
-	add(op+".AllowedRate", unitRate, f.Allowed)
-	add(op+".ProductionThrottles", unitCount, f.ProductionThrottles)
-}
-
-// pacingReserve returns the reserve of the first category of p paced
-// automatically.
-func pacingReserve(p Progress) (float64, bool) {
-	for _, rs := range []pace.RateSummary{p.Read, p.Write} {
-		if rs.Pacing != nil {
-			return rs.Pacing.Reserve, true
-		}
-	}
-	return 0, false
-}
-
-// statusPacingText describes a run's pacing figures for status, or "".
-func statusPacingText(f map[string]float64) string {
-	var b strings.Builder
-	for _, name := range []string{"read", "write"} {
-		auto, ok := f[name+"_auto"]
-		if !ok {
-			continue
-		}
-		mode := "auto"
-		if auto == 0 {
-			mode = "static (no usage data)"
-		}
-		fmt.Fprintf(&b, "\n      %s pacing %s: quota %s, production %s, reserve %.0f%%, allowed %s", name, mode,
-			rpsText(pace.Round2(f[name+"_quota_rps"])), rpsText2(f[name+"_production_rps"]), 100*f["reserve"], rpsText(pace.Round2(f[name+"_allowed_rps"])))
-	}
-	return b.String()
 }
