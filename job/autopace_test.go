@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +28,6 @@ func pacingSourcesFor(srv *cognitotest.Server) PacingSources {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // autoRun runs users legacy users with --write-rps auto (static 20/s)
 // against a fake whose write quota is 100/s, production using prod/s of
 // it, and 1-second metric periods. deny names IAM actions the fake refuses.
@@ -60,7 +41,7 @@ func autoRun(t *testing.T, users int, prod float64, deny ...string) (*Summary, *
 	// Production's use is in CloudWatch before the run starts, and goes on.
 	srv.BackfillProduction(cognitotest.UserResourceUpdate, prod, 3)
 	srv.SetProduction(cognitotest.UserResourceUpdate, prod)
-	var logs lockedBuffer
+	var logs syncBuffer
 	cfg := benchConfig(writeBenchInput(t, t.TempDir(), users))
 	cfg.ReadRPS, cfg.WriteRPS = 1000, 20
 	cfg.Pacing = Pacing{AutoWrite: true, Reserve: 0.2, Period: time.Second}

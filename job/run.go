@@ -177,8 +177,15 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	if err := r.rec.save(ctx, time.Time{}); err != nil {
 		return nil, err
 	}
+	rps := func(auto bool, static float64) any {
+		if auto {
+			return fmt.Sprintf("auto (%v without usage data)", static)
+		}
+		return static
+	}
 	r.log.Info("run started", "mode", r.cfg.Mode(), "checkpoint", r.d.Store.String(), "rows", r.scan.Rows,
-		"remaining", r.rec.remaining(), "read_rps", r.cfg.ReadRPS, "write_rps", r.cfg.WriteRPS, "max_workers", r.cfg.Workers)
+		"remaining", r.rec.remaining(), "read_rps", rps(r.cfg.Pacing.AutoRead, r.cfg.ReadRPS),
+		"write_rps", rps(r.cfg.Pacing.AutoWrite, r.cfg.WriteRPS), "max_workers", r.cfg.Workers)
 
 	reason, runErr, deadline := r.execute(ctx)
 

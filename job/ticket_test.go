@@ -40,13 +40,13 @@ func ticketState() (*checkpoint.State, string) {
 	exit4, exit3 := 4, 3
 	start := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	st.Runs = []checkpoint.Run{
-		{ID: "1a2b3c4d5e6f7a8b", Host: "ecs-task-1", Version: "v1.2.0", Started: start, Ended: start.Add(3*time.Minute + 10*time.Second),
+		{ID: "20261101T020000Z-a12b3c4d5e6f", Host: "ecs-task-1", Version: "v1.2.0", Started: start, Ended: start.Add(3*time.Minute + 10*time.Second),
 			Reason: StopMaxDuration, ExitCode: &exit4, Processed: 3,
 			Figures: map[string]float64{"read_rps_achieved": 9.5, "read_rps_configured": 10, "write_rps_achieved": 4.2, "write_rps_configured": 5, "read_throttles": 2},
 			Series:  []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 540, Writes: 240}, {Start: 60, Seconds: 60, Reads: 600, Writes: 300, Throttles: 2}, {Start: 120, Seconds: 60, Reads: 480, Writes: 270}, {Start: 180, Seconds: 10, Reads: 50, Writes: 20}}},
-		{ID: "2b3c4d5e6f7a8b9c", Host: "ecs-task-2", Version: "v1.2.0", Started: start.Add(2 * time.Hour), Processed: 1,
+		{ID: "20261101T040000Z-b23c4d5e6f7a", Host: "ecs-task-2", Version: "v1.2.0", Started: start.Add(2 * time.Hour), Processed: 1,
 			Series: []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 300, Writes: 120}}},
-		{ID: "3c4d5e6f7a8b9c0d", Host: "ecs-task-3", Version: "v1.2.1", Started: start.Add(4 * time.Hour), Ended: start.Add(4*time.Hour + 2*time.Minute),
+		{ID: "20261101T060000Z-c34d5e6f7a8b", Host: "ecs-task-3", Version: "v1.2.1", Started: start.Add(4 * time.Hour), Ended: start.Add(4*time.Hour + 2*time.Minute),
 			Reason: StopCompleted, ExitCode: &exit3, Processed: 2,
 			Figures: map[string]float64{"read_rps_achieved": 10, "read_rps_configured": 10, "write_rps_achieved": 5, "write_rps_configured": 5},
 			Series:  []checkpoint.Point{{Start: 0, Seconds: 60, Reads: 600, Writes: 300}, {Start: 60, Seconds: 60, Reads: 420, Writes: 180}}},

@@ -56,7 +56,14 @@ func (t *Ticket) chart() string {
 				throttles: p.Throttles,
 			}
 			if first {
-				s.runStart, s.runLabel, first = true, r.ID, false
+				// A run ID starts with its start time, the same for runs of one
+				// day: label the run with its random part, which the runs table
+				// shows too.
+				_, tail, found := strings.Cut(r.ID, "-")
+				if !found {
+					tail = r.ID
+				}
+				s.runStart, s.runLabel, first = true, tail, false
 			}
 			segs = append(segs, s)
 			total = max(total, s.x1)
