@@ -90,10 +90,12 @@ func TestStopBudgetLargeInput(t *testing.T) {
 			"--read-rps", "500", "--lock-ttl", "2m", "--call-timeout", "90s", "--no-preflight"}, extra...)...)
 	}
 
-	// 1. Every call hangs for longer than the drain: SIGTERM must still
-	// end the run within the budget, saved and unlocked.
+	// 1. Every call hangs for longer than the drain, and the report is
+	// asked for at every stop (a 2M-line report takes longer to write than
+	// the budget leaves): SIGTERM must still end the run within the
+	// budget, saved and unlocked.
 	f.srv.SetFaults(opRead, cognitotest.Faults{Latency: time.Minute})
-	p := f.start(t, args("--shutdown-timeout", "5s")...)
+	p := f.start(t, args("--shutdown-timeout", "5s", "--interim-report", "always")...)
 	if !waitUntil(t, p, 2*time.Minute, "calls in flight", func() bool { return f.srv.Calls(opRead) >= 20 }) {
 		t.Fatalf("the run exited before making calls; stderr:\n%s", p.stderr.tail())
 	}
@@ -115,12 +117,34 @@ func TestStopBudgetLargeInput(t *testing.T) {
 		t.Errorf("no checkpoint in S3 after the stop: %v", err)
 	}
 
+	// 1b. A budget far too short for a 2M-line report: the report is
+	// skipped, saying so and how to rebuild it, and nothing is left behind.
+	p = f.start(t, args("--shutdown-timeout", "1s", "--interim-report", "always")...)
+	before := f.srv.Calls(opRead)
+	if !waitUntil(t, p, 2*time.Minute, "calls in flight", func() bool { return f.srv.Calls(opRead) >= before+20 }) {
+		t.Fatalf("the run exited before making calls; stderr:\n%s", p.stderr.tail())
+	}
+	p.signal(t, syscall.SIGTERM)
+	stopAt = time.Now()
+	code = p.wait(t, time.Minute)
+	took = time.Since(stopAt)
+	t.Logf("SIGTERM to exit: %s (budget 1s)", took.Round(time.Millisecond))
+	if code != 4 || took > 3*time.Second {
+		t.Fatalf("SIGTERM with --shutdown-timeout 1s: exit %d after %s, want 4 within 1s + 2s; stderr:\n%s", code, took.Round(time.Millisecond), p.stderr.tail())
+	}
+	if msg := p.messages(); !strings.Contains(msg, "not written: the stop budget") || !strings.Contains(msg, "report command rebuilds") {
+		t.Errorf("a report the budget could not fit was not said to be skipped, with how to rebuild it; stderr:\n%s", p.stderr.tail())
+	}
+	if reportTempExists(f.dir) || s.lockExists(t, key) {
+		t.Error("the skipped report left a temporary file, or the lock was not released")
+	}
+
 	// 2. A stop whose budget leaves time for the report; SIGKILL lands
 	// while it is written. (--interim-report always: by default a short
 	// stopped run of a 2M-row job leaves the report to the job's end.)
 	f.srv.SetFaults(opRead, cognitotest.Faults{})
 	p = f.start(t, args("--shutdown-timeout", "2m", "--interim-report", "always")...)
-	before := f.srv.Calls(opRead)
+	before = f.srv.Calls(opRead)
 	if !waitUntil(t, p, 2*time.Minute, "the resumed run's calls", func() bool { return f.srv.Calls(opRead) >= before+50 }) {
 		t.Fatalf("the resumed run exited before making calls; stderr:\n%s", p.stderr.tail())
 	}
