@@ -98,22 +98,7 @@ func unmanagedSyntheticServer(writeEvery int) *cognitotest.Server {
 func writeBenchInput(tb testing.TB, dir string, n int) string {
 	tb.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("users-%d.csv", n))
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	w.WriteString("username\n")
-	for i := range n {
-		w.WriteString(benchUsername(i))
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	writeUsernames(tb, path, n, benchUsername)
 	return path
 }
 

@@ -36,10 +36,10 @@ const (
 	DefaultCallTimeout  = 10 * time.Second
 	DefaultStallTimeout = 2 * time.Minute
 
-	// MinMaxDuration is the shortest --max-duration accepted (it counts
+	// minMaxDuration is the shortest --max-duration accepted (it counts
 	// from the first call, after the input scan): a shorter slice could end
 	// before any call is answered, every time.
-	MinMaxDuration = time.Second
+	minMaxDuration = time.Second
 
 	// Cognito's default quotas, used for the "at full quota" estimates.
 	QuotaUserRead           = 120.0
@@ -204,8 +204,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: --workers must be at least 1", ErrUsage)
 	case c.MaxDuration < 0:
 		return fmt.Errorf("%w: --max-duration must not be negative", ErrUsage)
-	case c.MaxDuration > 0 && c.MaxDuration < MinMaxDuration:
-		return fmt.Errorf("%w: --max-duration %v is too short to make progress: give at least %v (0 = no limit)", ErrUsage, c.MaxDuration, MinMaxDuration)
+	case c.MaxDuration > 0 && c.MaxDuration < minMaxDuration:
+		return fmt.Errorf("%w: --max-duration %v is too short to make progress: give at least %v (0 = no limit)", ErrUsage, c.MaxDuration, minMaxDuration)
 	case c.CallTimeout < 0:
 		return fmt.Errorf("%w: --call-timeout must not be negative (0 = none)", ErrUsage)
 	case c.StallTimeout < 0:
@@ -297,7 +297,7 @@ var formerIdentityFlags = []string{"read-all", "verify"}
 const (
 	// InterimReportAuto (also "") writes the report of a stopped run when
 	// writing it costs little next to the run's own work: the input has at
-	// most InterimReportRows rows, or at most InterimReportRatio rows per
+	// most interimReportRows rows, or at most interimReportRatio rows per
 	// row the run recorded. A short slice of a job of millions of rows
 	// skips it; a long one, or any run of a small job, writes it.
 	InterimReportAuto = "auto"

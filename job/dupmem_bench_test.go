@@ -1,7 +1,6 @@
 package job
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -49,7 +48,8 @@ func BenchmarkDuplicateMemory(b *testing.B) {
 	for _, shape := range shapes {
 		b.Run(shape.name, func(b *testing.B) {
 			dir := b.TempDir()
-			in := dupBenchInput(b, dir, shape.user)
+			in := filepath.Join(dir, "users.csv")
+			writeUsernames(b, in, dupBenchRows, shape.user)
 			cfg := DefaultConfig()
 			cfg.UserPoolID, cfg.Input, cfg.TempDir = cognitotest.DefaultPoolID, in, dir
 			cfg.ReadRPS, cfg.WriteRPS = 0, 0
@@ -80,27 +80,4 @@ func BenchmarkDuplicateMemory(b *testing.B) {
 			}
 		})
 	}
-}
-
-// dupBenchInput writes a plain CSV of dupBenchRows usernames.
-func dupBenchInput(b *testing.B, dir string, user func(int) string) string {
-	b.Helper()
-	path := filepath.Join(dir, "users.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString("username\n")
-	for i := range dupBenchRows {
-		w.WriteString(user(i))
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return path
 }

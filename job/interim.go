@@ -6,11 +6,11 @@ import (
 	"strings"
 )
 
-// InterimReportRows and InterimReportRatio bound the report that
+// interimReportRows and interimReportRatio bound the report that
 // InterimReportAuto has a stopped run write: about 0.2 s for 100,000 rows.
 const (
-	InterimReportRows  = 100_000
-	InterimReportRatio = 100
+	interimReportRows  = 100_000
+	interimReportRatio = 100
 )
 
 // interimReport reports whether a run configured by cfg, whose checkpoint
@@ -30,7 +30,7 @@ func interimReport(cfg *Config, checkpoint string, log *slog.Logger, sum *Summar
 		return true
 	case InterimReportEnd:
 	default:
-		if sum.Rows <= InterimReportRows || sum.Rows <= InterimReportRatio*max(sum.ThisRun.Rows, 0) {
+		if sum.Rows <= interimReportRows || sum.Rows <= interimReportRatio*max(sum.ThisRun.Rows, 0) {
 			return true
 		}
 	}

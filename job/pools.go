@@ -28,9 +28,9 @@ type PoolsAPI interface {
 	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
 }
 
-// ListUserPoolsPageSize is the MaxResults of ListPools' ListUserPools
+// listUserPoolsPageSize is the MaxResults of ListPools' ListUserPools
 // calls: the largest Cognito accepts.
-const ListUserPoolsPageSize = 60
+const listUserPoolsPageSize = 60
 
 // DefaultPoolReadRPS is the rate of ListPools' calls. ListUserPools and
 // DescribeUserPool share Cognito's UserPoolRead quota (15 per second per
@@ -49,7 +49,7 @@ type Pool struct {
 
 // ListPools returns every user pool of the Region api calls (api must be
 // configured for region), ordered by ID: ListUserPools pages of
-// ListUserPoolsPageSize, then one DescribeUserPool per pool for its
+// listUserPoolsPageSize, then one DescribeUserPool per pool for its
 // estimated number of users, MFA configuration and account (from its ARN).
 // Calls are paced at rps per second (0 means DefaultPoolReadRPS). A pool
 // deleted between the listing and its description is left out. Errors
@@ -61,7 +61,7 @@ func ListPools(ctx context.Context, api PoolsAPI, region string, rps float64) ([
 	}
 	lim := rate.NewLimiter(rate.Limit(rps), 1)
 	var pools []Pool
-	p := cip.NewListUserPoolsPaginator(api, &cip.ListUserPoolsInput{MaxResults: aws.Int32(ListUserPoolsPageSize)})
+	p := cip.NewListUserPoolsPaginator(api, &cip.ListUserPoolsInput{MaxResults: aws.Int32(listUserPoolsPageSize)})
 	for p.HasMorePages() {
 		if err := lim.Wait(ctx); err != nil {
 			return nil, err
@@ -115,9 +115,9 @@ func poolsError(ctx context.Context, op, region string, err error) error {
 
 // Location template placeholders (see NewManifest).
 const (
-	PlaceholderAccount = "{account}"
-	PlaceholderRegion  = "{region}"
-	PlaceholderPool    = "{pool}"
+	placeholderAccount = "{account}"
+	placeholderRegion  = "{region}"
+	placeholderPool    = "{pool}"
 )
 
 // Manifest is the fleet manifest: the pools to migrate grouped by account
@@ -158,7 +158,7 @@ func NewManifest(pools []Pool, template, roleARN string, now time.Time) (*Manife
 	if template == "" {
 		return nil, fmt.Errorf("%w: --location-template is required for the JSON manifest, such as s3://bucket/cognito-mfa-migrate/{account}/{region}/{pool}/", ErrUsage)
 	}
-	if !strings.Contains(template, PlaceholderPool) {
+	if !strings.Contains(template, placeholderPool) {
 		return nil, fmt.Errorf("%w: --location-template %q must contain {pool}: every pool needs its own checkpoint", ErrUsage, template)
 	}
 	m := &Manifest{Generated: now.UTC(), Template: template, Groups: []ManifestGroup{}}
@@ -171,7 +171,7 @@ func NewManifest(pools []Pool, template, roleARN string, now time.Time) (*Manife
 			byKey[key] = i
 			m.Groups = append(m.Groups, ManifestGroup{Account: p.Account, Region: p.Region, RoleARN: roleARN})
 		}
-		dir := strings.NewReplacer(PlaceholderAccount, p.Account, PlaceholderRegion, p.Region, PlaceholderPool, p.ID).Replace(template)
+		dir := strings.NewReplacer(placeholderAccount, p.Account, placeholderRegion, p.Region, placeholderPool, p.ID).Replace(template)
 		if !strings.HasSuffix(dir, "/") {
 			dir += "/"
 		}

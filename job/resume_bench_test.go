@@ -1,10 +1,8 @@
 package job
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,7 +17,6 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/checkpoint"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
-	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/input"
 )
 
 // resumeBenchRows is the size of the job BenchmarkResume resumes.
@@ -43,7 +40,8 @@ const resumeBenchRows = 1_000_000
 //	go test ./job -run '^$' -bench BenchmarkResume -benchtime 3x
 func BenchmarkResume(b *testing.B) {
 	dir := b.TempDir()
-	in := resumeBenchInput(b, dir, resumeBenchRows)
+	in := filepath.Join(dir, "users.csv")
+	sum := writeUsernames(b, in, resumeBenchRows, func(i int) string { return fmt.Sprintf("resume-user-%07d", i) })
 	srv := cognitotest.NewServer()
 	b.Cleanup(srv.Close)
 	srv.SetRecording(false)
@@ -54,8 +52,8 @@ func BenchmarkResume(b *testing.B) {
 	cfg.ReadRPS, cfg.WriteRPS = 0, 0
 	cfg.ShutdownTimeout = 10 * time.Second
 	cp := cfg.CheckpointLocation()
-	half := resumeBenchCheckpoint(b, cfg, resumeBenchRows/2)
-	full := resumeBenchCheckpoint(b, cfg, resumeBenchRows)
+	half := doneCheckpoint(b, cfg, sum, resumeBenchRows, resumeBenchRows/2, StopSignal, 1)
+	full := doneCheckpoint(b, cfg, sum, resumeBenchRows, resumeBenchRows, StopSignal, 1)
 
 	var toFirst time.Duration
 	var peak uint64
@@ -144,28 +142,6 @@ func sampleHeap(peak *uint64, base uint64) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-// resumeBenchInput writes a CSV of n distinct usernames.
-func resumeBenchInput(b *testing.B, dir string, n int) string {
-	b.Helper()
-	path := filepath.Join(dir, "users.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	fmt.Fprintln(w, "username")
-	for i := range n {
-		fmt.Fprintf(w, "resume-user-%07d\n", i)
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return path
-}
-
 // resumeBenchUser is the synthetic pool of BenchmarkResume: every name is a
 // user with legacy SMS MFA.
 func resumeBenchUser(name string) (cognitotest.User, bool) {
@@ -175,67 +151,4 @@ func resumeBenchUser(name string) (cognitotest.User, bool) {
 		Attributes: map[string]string{"phone_number": "+12065550100", "phone_number_verified": "true"},
 		MFAOptions: []cognitotest.MFAOption{{DeliveryMedium: "SMS", AttributeName: "phone_number"}},
 	}, true
-}
-
-// resumeBenchCheckpoint returns the encoded checkpoint of cfg's job with
-// its first done rows migrated, as a run that stopped there leaves it.
-func resumeBenchCheckpoint(b *testing.B, cfg Config, done int) []byte {
-	b.Helper()
-	open, err := Files{}.Opener(context.Background(), cfg.Input)
-	if err != nil {
-		b.Fatal(err)
-	}
-	scan, err := input.ScanInput(context.Background(), open.Open, cfg.Input, input.Options{}, cfg.TempDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().UTC()
-	st := &checkpoint.State{
-		Identity: checkpoint.Identity{PoolID: cfg.UserPoolID, InputSHA256: scan.SHA256, Mode: cfg.Mode(), Flags: cfg.identityFlags()},
-		Rows:     make([]uint32, scan.Rows),
-		Notes:    map[int]string{},
-		Stats:    map[string]int64{},
-		Runs:     []checkpoint.Run{{ID: "earlier", Started: now.Add(-time.Hour), Ended: now, Reason: StopSignal, Processed: int64(done)}},
-		Created:  now.Add(-time.Hour),
-		Updated:  now,
-	}
-	// Done rows as a real pool leaves them: mixed outcomes, states and
-	// phone numbers (the phone's last digits are what makes a checkpoint
-	// incompressible).
-	rng := rand.New(rand.NewPCG(1, 2))
-	counts := map[string]int64{outcomePending.String(): int64(scan.Rows - done)}
-	for i := range done {
-		st.Rows[i] = resumeBenchRow(rng)
-		counts[rowOutcome(st.Rows[i]).String()]++
-	}
-	st.Counts = counts
-	data, err := st.Encode()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
-}
-
-// resumeBenchRow returns the checkpoint word of a done row drawn from a
-// realistic mix of outcomes.
-func resumeBenchRow(rng *rand.Rand) uint32 {
-	s := userState{Found: true, Enabled: rng.IntN(20) != 0, LegacySMS: true,
-		Phone: fmt.Sprintf("+1%03d555%04d", 200+rng.IntN(700), rng.IntN(10000))}
-	switch r := rng.IntN(100); {
-	case r < 70:
-		return encodeRow(outcomeMigrated, &s)
-	case r < 80:
-		s.SMS, s.Preferred = true, mfaSMS
-		return encodeRow(outcomeAlreadyMigrated, &s)
-	case r < 88:
-		s.LegacySMS = false
-		return encodeRow(outcomeNoLegacyMFA, &s)
-	case r < 93:
-		s.Phone = ""
-		return encodeRow(outcomeNoPhone, &s)
-	case r < 97:
-		return encodeRow(outcomeRejected, &s)
-	default:
-		return encodeRow(outcomeNotFound, &userState{})
-	}
 }

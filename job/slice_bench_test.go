@@ -1,13 +1,8 @@
 package job
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -41,13 +36,14 @@ const sliceBenchRows = 5_000_000
 //     go test ./job -run '^$' -bench BenchmarkSlice -benchtime 3x -timeout 30m
 func BenchmarkSlice(b *testing.B) {
 	dir := b.TempDir()
-	in, sum := sliceBenchInput(b, dir, sliceBenchRows)
+	in := filepath.Join(dir, "users.csv")
+	sum := writeUsernames(b, in, sliceBenchRows, func(i int) string { return fmt.Sprintf("slice-user-%07d", i) })
 	cfg := DefaultConfig()
 	cfg.UserPoolID, cfg.Input, cfg.TempDir = cognitotest.DefaultPoolID, in, dir
 	cfg.ReadRPS, cfg.WriteRPS = 0, 0
 	cfg.MaxUsers = 1000
 	cp := cfg.CheckpointLocation()
-	half := sliceBenchCheckpoint(b, cfg, sum, sliceBenchRows, sliceBenchRows/2)
+	half := doneCheckpoint(b, cfg, sum, sliceBenchRows, sliceBenchRows/2, StopMaxUsers, 3)
 
 	slice := func() (outside, in time.Duration) {
 		b.Helper()
@@ -116,56 +112,4 @@ func (c *callSpan) AdminSetUserMFAPreference(ctx context.Context, in *cip.AdminS
 	c.begin()
 	defer c.end()
 	return c.API.AdminSetUserMFAPreference(ctx, in, optFns...)
-}
-
-// sliceBenchInput writes a CSV of n distinct usernames and returns its path
-// and SHA-256.
-func sliceBenchInput(b *testing.B, dir string, n int) (string, string) {
-	b.Helper()
-	path := filepath.Join(dir, "users.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := sha256.New()
-	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	fmt.Fprintln(w, "username")
-	for i := range n {
-		fmt.Fprintf(w, "slice-user-%07d\n", i)
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return path, hex.EncodeToString(h.Sum(nil))
-}
-
-// sliceBenchCheckpoint returns the encoded checkpoint of cfg's job of rows
-// rows (input SHA-256 sum) with its first done rows finished.
-func sliceBenchCheckpoint(b *testing.B, cfg Config, sum string, rows, done int) []byte {
-	b.Helper()
-	now := time.Now().UTC()
-	st := &checkpoint.State{
-		Identity: checkpoint.Identity{PoolID: cfg.UserPoolID, InputSHA256: sum, Mode: cfg.Mode(), Flags: cfg.identityFlags()},
-		Rows:     make([]uint32, rows),
-		Notes:    map[int]string{},
-		Stats:    map[string]int64{},
-		Runs:     []checkpoint.Run{{ID: "earlier", Started: now.Add(-time.Hour), Ended: now, Reason: StopMaxUsers, Processed: int64(done)}},
-		Created:  now.Add(-time.Hour),
-		Updated:  now,
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	counts := map[string]int64{outcomePending.String(): int64(rows - done)}
-	for i := range done {
-		st.Rows[i] = resumeBenchRow(rng)
-		counts[rowOutcome(st.Rows[i]).String()]++
-	}
-	st.Counts = counts
-	data, err := st.Encode()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
 }

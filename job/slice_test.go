@@ -335,8 +335,8 @@ func TestInterimReportRule(t *testing.T) {
 		remaining     int64
 		want          bool
 	}{
-		{"", StopMaxUsers, InterimReportRows, 1, 10, true},
-		{"", StopMaxUsers, InterimReportRows + 1, 1, 10, false},
+		{"", StopMaxUsers, interimReportRows, 1, 10, true},
+		{"", StopMaxUsers, interimReportRows + 1, 1, 10, false},
 		{"", StopMaxDuration, 5_000_000, 50_000, 10, true},  // 100 rows per row recorded
 		{"", StopMaxDuration, 5_000_000, 49_999, 10, false}, // a little more
 		{"", StopSignal, 5_000_000, 1_000, 10, false},

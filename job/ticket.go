@@ -47,7 +47,7 @@ type Ticket struct {
 // TicketUser is a user a ticket lists: one that failed or was rejected.
 type TicketUser struct {
 	Line     int    // line in the input
-	Username string // shortened (MaskUsername)
+	Username string // shortened (maskUsername)
 	Outcome  string
 	Detail   string // the error code or reason, phone numbers masked
 }
@@ -136,16 +136,16 @@ func NewTicket(ctx context.Context, st *checkpoint.State, checkpointName, in str
 			continue
 		}
 		note, _ := splitNote(st.Notes[row.Index])
-		t.Users = append(t.Users, TicketUser{Line: row.Line, Username: MaskUsername(row.Username), Outcome: o.String(), Detail: maskPhones(printable(note))})
+		t.Users = append(t.Users, TicketUser{Line: row.Line, Username: maskUsername(row.Username), Outcome: o.String(), Detail: maskPhones(printable(note))})
 	}
 	return t, nil
 }
 
-// MaskUsername shortens a username for a document shared beyond the
+// maskUsername shortens a username for a document shared beyond the
 // operators: its first two and last two characters around "…" (a phone
 // number is masked first), or "…" alone for a name of 6 characters or
 // fewer. The per-user report, by line number, has the full name.
-func MaskUsername(u string) string {
+func maskUsername(u string) string {
 	r := []rune(printable(maskPhones(u)))
 	if len(r) <= 6 {
 		return "…"

@@ -207,6 +207,7 @@ func defaultVars() kong.Vars {
 		"write_rps":          f(job.DefaultWriteRPS),
 		"list_rps":           f(job.DefaultListRPS),
 		"workers":            strconv.Itoa(job.DefaultWorkers),
+		"list_chains":        strconv.Itoa(job.DefaultListChains),
 		"max_failures":       job.DefaultMaxFailures,
 		"max_attempts":       strconv.Itoa(cognito.DefaultMaxAttempts),
 		"shutdown_timeout":   job.DefaultShutdownTimeout.String(),

@@ -21,7 +21,7 @@ type exportCmd struct {
 	ListRPS          rpsFlag       `name:"list-rps" default:"${list_rps}" help:"ListUsers calls per second, 60 users each; Cognito's UserList quota is ${quota_list}/s per account and Region, not adjustable, shared with production (0 = unlimited). auto: take what production leaves of the quota, from CloudWatch and Service Quotas (${list_rps}/s without data)."`
 	ListQuota        float64       `help:"With --list-rps auto: the UserList quota to assume instead of asking Service Quotas (0 = ask, else ${quota_list})." placeholder:"RPS"`
 	CallTimeout      time.Duration `default:"${call_timeout}" help:"Longest wait for the answer to one ListUsers or S3 attempt; a timed-out attempt is retried like a 5xx (0 = none)."`
-	ListChains       int           `name:"list-chains" enum:"1,16,256" default:"16" help:"ListUsers pagination chains listed in parallel (Filter sub ^= \"0\" … \"f\"), so that latency does not cap the rate below --list-rps: 1, 16 or 256."`
+	ListChains       int           `name:"list-chains" enum:"1,16,256" default:"${list_chains}" help:"ListUsers pagination chains listed in parallel (Filter sub ^= \"0\" … \"f\"), so that latency does not cap the rate below --list-rps: 1, 16 or 256."`
 	Progress         string        `enum:"auto,bar,log,none" default:"auto" help:"Progress display: a bar on a terminal, a log line otherwise (auto)."`
 	ProgressInterval time.Duration `default:"${progress_interval}" help:"How often the progress log line is written."`
 	NoPreflight      bool          `help:"Skip the checks made before the first call: a local output folder is writable, and the pool exists and may be listed (one ListUsers call)."`
