@@ -239,9 +239,10 @@ func (r *runner) releaseLease(ctx context.Context, deadline time.Time) {
 	}
 }
 
-// execute runs the dispatcher, the workers, the sizer and the recorder until the input is exhausted or the run stops. It
-// returns the stop reason, the error that caused the stop, and the end of
-// the stop budget (zero when the run was not stopped).
+// execute runs the dispatcher, the workers, the sizer and the recorder
+// until the input is exhausted or the run stops. It returns the stop
+// reason, the error that caused the stop, and the end of the stop budget
+// (zero when the run was not stopped).
 func (r *runner) execute(ctx context.Context) (reason string, stopErr error, deadline time.Time) {
 	dispatchCtx, cancelDispatch := context.WithCancel(ctx)
 	defer cancelDispatch()
