@@ -234,7 +234,10 @@ func (r *runner) releaseLease(ctx context.Context, deadline time.Time) {
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
-	if err := r.lease.release(ctx); err != nil {
+	switch err := r.lease.release(ctx); {
+	case errors.Is(err, errLeaseLost):
+		r.log.Warn("the checkpoint lock is no longer this runner's: left to its holder", "checkpoint", r.d.Store.String(), "error", err)
+	case err != nil:
 		r.log.Warn("could not release the checkpoint lock; it expires on its own", "checkpoint", r.d.Store.String(), "error", err)
 	}
 }
