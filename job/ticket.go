@@ -78,12 +78,12 @@ func LoadTicket(ctx context.Context, store checkpoint.Store, files Files, in, tm
 			input.ErrInput, in, store, short(scan.SHA256), short(st.Identity.InputSHA256))
 	}
 	open.Expect(scan.SHA256)
-	return NewTicket(ctx, st, store.String(), in, open.Open, opts)
+	return newTicket(ctx, st, store.String(), in, open.Open, opts)
 }
 
-// NewTicket returns the ticket of st, naming the users that failed or were
+// newTicket returns the ticket of st, naming the users that failed or were
 // rejected from the input that open returns (named in, read with opts).
-func NewTicket(ctx context.Context, st *checkpoint.State, checkpointName, in string, open func(context.Context) (io.ReadCloser, error), opts input.Options) (*Ticket, error) {
+func newTicket(ctx context.Context, st *checkpoint.State, checkpointName, in string, open func(context.Context) (io.ReadCloser, error), opts input.Options) (*Ticket, error) {
 	t := &Ticket{
 		PoolID: st.Identity.PoolID, Mode: st.Identity.Mode, Input: in, InputSHA256: st.Identity.InputSHA256,
 		Checkpoint: checkpointName, Created: st.Created, Updated: st.Updated, Rows: int64(len(st.Rows)),

@@ -78,7 +78,7 @@ func golden(t *testing.T, name string, got []byte) {
 func TestTicketGolden(t *testing.T) {
 	st, in := ticketState()
 	open := func(context.Context) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(in)), nil }
-	tk, err := NewTicket(t.Context(), st, "s3://bucket/users.checkpoint", "s3://bucket/users.csv", open, input.Options{})
+	tk, err := newTicket(t.Context(), st, "s3://bucket/users.checkpoint", "s3://bucket/users.csv", open, input.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestTicketUsersBounded(t *testing.T) {
 		b.WriteString("user-number-" + string(rune('a'+i%26)) + "\n")
 		st.Rows[i] = encodeRow(outcomeFailed, nil)
 	}
-	tk, err := NewTicket(t.Context(), st, "cp", "in.csv", func(context.Context) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(b.String())), nil }, input.Options{})
+	tk, err := newTicket(t.Context(), st, "cp", "in.csv", func(context.Context) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(b.String())), nil }, input.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
