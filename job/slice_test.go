@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +21,6 @@ import (
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognito"
 	"github.com/cognito-mfa-migrate/cognito-mfa-migrate/job/cognitotest"
 )
-
-// logBuffer is a slog destination tests read.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // sliceEnv is a synthetic pool (every name is a legacy SMS user) and a
 // plain input of n usernames.
@@ -86,7 +67,7 @@ func (e *sliceEnv) config() Config {
 // run runs cfg and returns the summary, the error and the log.
 func (e *sliceEnv) run(t *testing.T, cfg Config, files Files, store checkpoint.Store) (*Summary, error, string) {
 	t.Helper()
-	var logs logBuffer
+	var logs syncBuffer
 	if store == nil {
 		store = checkpoint.NewFile(cfg.CheckpointLocation())
 	}
