@@ -187,7 +187,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 		"remaining", r.rec.remaining(), "read_rps", rps(r.cfg.Pacing.AutoRead, r.cfg.ReadRPS),
 		"write_rps", rps(r.cfg.Pacing.AutoWrite, r.cfg.WriteRPS), "max_workers", r.cfg.Workers)
 
-	reason, runErr, deadline := r.execute(ctx)
+	reason, deadline, runErr := r.execute(ctx)
 
 	// The stop path, within the stop budget when the run was stopped: the
 	// final save (what a resume needs), the release of the lock (so that
@@ -244,9 +244,9 @@ func (r *runner) releaseLease(ctx context.Context, deadline time.Time) {
 
 // execute runs the dispatcher, the workers, the sizer and the recorder
 // until the input is exhausted or the run stops. It returns the stop
-// reason, the error that caused the stop, and the end of the stop budget
-// (zero when the run was not stopped).
-func (r *runner) execute(ctx context.Context) (reason string, stopErr error, deadline time.Time) {
+// reason, the end of the stop budget (zero when the run was not stopped),
+// and the error that caused the stop.
+func (r *runner) execute(ctx context.Context) (reason string, deadline time.Time, stopErr error) {
 	dispatchCtx, cancelDispatch := context.WithCancel(ctx)
 	defer cancelDispatch()
 	callCtx, cancelCalls := context.WithCancel(context.WithoutCancel(ctx))
@@ -322,7 +322,7 @@ func (r *runner) execute(ctx context.Context) (reason string, stopErr error, dea
 		reason = StopCompleted
 	}
 	deadline, _ = stop.deadline()
-	return reason, stopErr, deadline
+	return reason, deadline, stopErr
 }
 
 // logStop logs the first stop of the run at once: what it waits for and

@@ -77,12 +77,6 @@ func (s *Server) SetQuirks(q Quirks) {
 	s.ext.quirks = q
 }
 
-func (s *Server) quirks() Quirks {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ext.quirks
-}
-
 // anonymousOps are called with a user's token and sent unsigned by the SDK
 // (its "anonymous" auth scheme).
 var anonymousOps = map[string]bool{
